@@ -1,0 +1,127 @@
+# One non-recursive Makefile for libsweep, the programs, tests and benches.
+#
+#   make            libsweep.a and every program into bin/
+#   make test       install missing deps, build, run every test
+#   make asan       the same suite built with address + undefined sanitizers
+#   make bench      benchmarks, printed as tables
+#   make fuzz       build the libFuzzer target (clang); FUZZ_SECONDS=N runs it
+#   make demo       install deps, build, run a real sweep locally
+#   make install PREFIX=/usr/local
+
+PREFIX   ?= /usr/local
+O        ?= build
+BINDIR   ?= bin
+CC       ?= cc
+PKGS     := yaml-0.1 jansson gsl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+# GSL's BLAS calls go to OpenBLAS, not GSL's reference CBLAS.
+PKG_LIBS := $(filter-out -lgslcblas,$(shell pkg-config --libs $(PKGS))) \
+            $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Werror
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -MMD -MP $(WARN) $(CFLAGS) $(SAN_FLAGS) \
+             -Ilib $(PKG_CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
+LIBS     = $(PKG_LIBS) -lm
+
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
+endif
+
+LIB_SRCS   := $(wildcard lib/*.c)
+LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
+LIBSWEEP   := $(O)/libsweep.a
+
+SWEEP_SRCS := $(wildcard producer/*.c)
+SWEEP_OBJS := $(SWEEP_SRCS:%.c=$(O)/%.o)
+PROGRAMS   := $(BINDIR)/sweep
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(O)/bench/%)
+
+.PHONY: all test check asan bench demo deps install clean fuzz format-check \
+        unit-bins bench-bins
+
+all: $(LIBSWEEP) $(PROGRAMS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBSWEEP): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/sweep: $(SWEEP_OBJS) $(LIBSWEEP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(SWEEP_OBJS) $(LIBSWEEP) $(LIBS)
+
+$(O)/tests/%: $(O)/tests/unit/%.o $(LIBSWEEP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBSWEEP) $(LIBS)
+
+$(O)/bench/%: $(O)/tests/bench/%.o $(LIBSWEEP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBSWEEP) $(LIBS)
+
+unit-bins: $(UNIT_BINS)
+bench-bins: $(BENCH_BINS)
+
+deps:
+	@scripts/install-deps.sh
+
+# Runs the suite on whatever this build (O, BINDIR) produced.
+check: all unit-bins
+	@O=$(O) BINDIR=$(BINDIR) scripts/run-tests.sh
+
+test: deps
+	@$(MAKE) --no-print-directory check
+
+asan: deps
+	@$(MAKE) --no-print-directory O=build/asan BINDIR=build/asan/bin \
+	    SANITIZE=1 CFLAGS="-O1 -g" check
+
+bench: deps
+	@$(MAKE) --no-print-directory all bench-bins
+	@O=$(O) BINDIR=$(BINDIR) scripts/run-bench.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+# libFuzzer needs clang; the fuzz build has its own object directory.
+FUZZ_SECONDS ?= 0
+fuzz:
+	@$(MAKE) --no-print-directory O=build/fuzz CC=clang \
+	    SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
+	    CFLAGS="-O1 -g" build/fuzz/libsweep.a
+	clang -std=c11 -D_GNU_SOURCE -O1 -g -Ilib $(PKG_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_config \
+	    tests/fuzz/fuzz_config.c build/fuzz/libsweep.a $(LIBS)
+	@if [ "$(FUZZ_SECONDS)" -gt 0 ]; then \
+	    mkdir -p build/fuzz/corpus && \
+	    build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) \
+	        -max_len=4096 -timeout=10 -dict=tests/fuzz/yaml.dict \
+	        build/fuzz/corpus tests/fuzz/corpus; fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+	    $(DESTDIR)$(PREFIX)/include/sweep
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(LIBSWEEP) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 lib/*.h $(DESTDIR)$(PREFIX)/include/sweep/
+
+format-check:
+	clang-format --dry-run --Werror lib/*.[ch] producer/*.[ch] tests/unit/*.[ch]
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJS:.o=.d) $(SWEEP_OBJS:.o=.d) \
+         $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%.d) \
+         $(BENCH_SRCS:tests/bench/%.c=$(O)/tests/bench/%.d)
