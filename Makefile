@@ -69,7 +69,12 @@ $(O)/bench/%: $(O)/tests/bench/%.o $(LIBSWEEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBSWEEP) $(LIBS)
 
-unit-bins: $(UNIT_BINS)
+# The fuzz corpus and regressions replayed by the normal build (make test).
+$(O)/tests/test_fuzz_replay: tests/fuzz/fuzz_config.c $(LIBSWEEP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DFUZZ_REPLAY_MAIN $(ALL_LDFLAGS) -o $@ $< $(LIBSWEEP) $(LIBS)
+
+unit-bins: $(UNIT_BINS) $(O)/tests/test_fuzz_replay
 bench-bins: $(BENCH_BINS)
 
 deps:
@@ -98,10 +103,11 @@ demo: deps
 FUZZ_SECONDS ?= 0
 fuzz:
 	@$(MAKE) --no-print-directory O=build/fuzz CC=clang \
-	    SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
+	    SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
 	    CFLAGS="-O1 -g" build/fuzz/libsweep.a
 	clang -std=c11 -D_GNU_SOURCE -O1 -g -Ilib $(PKG_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_config \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -o build/fuzz/fuzz_config \
 	    tests/fuzz/fuzz_config.c build/fuzz/libsweep.a $(LIBS)
 	@if [ "$(FUZZ_SECONDS)" -gt 0 ]; then \
 	    mkdir -p build/fuzz/corpus && \

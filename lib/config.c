@@ -974,7 +974,7 @@ struct sweep_config *config_load_buffer(const char *buf, size_t len,
     struct loader L = {0};
     struct ytree *t = NULL;
     const struct ynode *root, *bad = NULL;
-    char errstr[512];
+    char errstr[512] = "out of memory"; /* what ytree leaves it on ENOMEM */
     int line = 0, col = 0, rc;
     size_t errors_before = d->nerrors;
 

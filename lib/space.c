@@ -57,8 +57,7 @@ static unsigned long long space_rng_u64(gsl_rng *rng) {
 /* Uniform in [0, n), n >= 1, with no modulo bias. One draw covers most n
  * (GSL rejects internally); wider n take 64-bit words, rejecting the
  * 2^64 mod n lowest so every residue has as many words behind it. */
-static unsigned long long space_rng_below(gsl_rng *rng,
-                                          unsigned long long n) {
+static unsigned long long space_rng_below(gsl_rng *rng, unsigned long long n) {
     unsigned long long x, skip;
 
     if (n <= gsl_rng_max(rng) - gsl_rng_min(rng))
@@ -263,8 +262,8 @@ static double space_uniform_kind(const struct param *p, double u) {
     switch (p->dist) {
     case DIST_LOG_UNIFORM_VALUES:
     case DIST_Q_LOG_UNIFORM_VALUES:
-        return space_clamp(exp(space_lerp(log(p->min), log(p->max), u)),
-                           p->min, p->max);
+        return space_clamp(exp(space_lerp(log(p->min), log(p->max), u)), p->min,
+                           p->max);
     case DIST_INV_LOG_UNIFORM_VALUES:
         return space_clamp(exp(-space_lerp(-log(p->max), -log(p->min), u)),
                            p->min, p->max);
@@ -332,17 +331,29 @@ json_t *space_sample_param(const struct param *p, gsl_rng *rng) {
     return space_draw(p, rng, &v) == 0 ? v : NULL;
 }
 
-json_t *space_sample(const struct sweep_config *cfg, gsl_rng *rng) {
+json_t *space_sample(const struct sweep_config *cfg, gsl_rng *rng, int *err,
+                     const struct param **bad) {
     json_t *obj = json_object();
+    int rc = obj ? 0 : SWEEP_ENOMEM;
 
-    for (size_t i = 0; obj && i < cfg->nparams; i++) {
+    if (bad)
+        *bad = NULL;
+    for (size_t i = 0; !rc && i < cfg->nparams; i++) {
         const struct param *p = &cfg->params[i];
+        json_t *v = NULL;
 
-        /* set_new() fails on a NULL value and frees the value on error */
-        if (json_object_set_new(obj, p->name, space_sample_param(p, rng)) < 0) {
-            json_decref(obj);
-            return NULL;
-        }
+        rc = space_draw(p, rng, &v);
+        if (rc && bad)
+            *bad = p;
+        /* set_new() frees the value on error */
+        if (!rc && json_object_set_new(obj, p->name, v) < 0)
+            rc = SWEEP_ENOMEM;
+    }
+    if (err)
+        *err = rc;
+    if (rc) {
+        json_decref(obj);
+        return NULL;
     }
     return obj;
 }

@@ -29,8 +29,11 @@ json_t *space_sample_param(const struct param *p, gsl_rng *rng);
 int space_draw(const struct param *p, gsl_rng *rng, json_t **out);
 
 /* One independent draw of every parameter: a flat object keyed by the
- * flattened names, in the config's (sorted) order. */
-json_t *space_sample(const struct sweep_config *cfg, gsl_rng *rng);
+ * flattened names, in the config's (sorted) order. On failure NULL, and
+ * when err/bad are given, the space_draw() code and the parameter whose
+ * draw failed (NULL for allocation failures). */
+json_t *space_sample(const struct sweep_config *cfg, gsl_rng *rng, int *err,
+                     const struct param **bad);
 
 /* base + k*q without visible float drift: the exact sum rounded to the
  * number of decimals that base and q are written with (so 0 + 3*0.1 gives

@@ -29,15 +29,15 @@ run_one() {
     "$@" >"$log" 2>&1
     rc=$?
     cat "$log"
-    last=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    last=$(grep -E '^([A-Za-z_]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     if [ -z "$last" ]; then
         echo "!! $name: exited $rc without a summary line"
         total_fail=$((total_fail + 1))
         failed_runners="$failed_runners $name"
         return
     fi
-    p=$(echo "$last" | sed -E 's/^([A-Za-z]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2/')
-    f=$(echo "$last" | sed -E 's/^([A-Za-z]+: )?([0-9]+) passed, ([0-9]+) failed.*/\3/')
+    p=$(echo "$last" | sed -E 's/^([A-Za-z_]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2/')
+    f=$(echo "$last" | sed -E 's/^([A-Za-z_]+: )?([0-9]+) passed, ([0-9]+) failed.*/\3/')
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "!! $name: exited $rc"
         f=1

@@ -105,8 +105,8 @@ static double chisq_pvalue(const long *obs, const double *prob, size_t k) {
 
 /* n draws of p as doubles; checks every one is a JSON real (or integer
  * when want_int) and returns how many were not. */
-static int draw_numbers(const struct param *p, gsl_rng *r, double *x,
-                        size_t n, int want_int) {
+static int draw_numbers(const struct param *p, gsl_rng *r, double *x, size_t n,
+                        int want_int) {
     int bad = 0;
 
     for (size_t i = 0; i < n; i++) {
@@ -183,8 +183,7 @@ static void test_ks_uniform_kinds(void) {
     p.min = -2, p.max = 5;
     check_ks("uniform", &p, cdf_uniform, p.min, p.max, 1);
     p.dist = DIST_LOG_UNIFORM_VALUES, p.min = 1e-4, p.max = 0.1;
-    check_ks("log_uniform_values", &p, cdf_log_uniform_values, p.min, p.max,
-             2);
+    check_ks("log_uniform_values", &p, cdf_log_uniform_values, p.min, p.max, 2);
     p.dist = DIST_INV_LOG_UNIFORM_VALUES, p.min = 1e-3, p.max = 10;
     check_ks("inv_log_uniform_values", &p, cdf_inv_log_uniform_values, p.min,
              p.max, 3);
@@ -257,8 +256,8 @@ static size_t value_index(json_t *const *vals, size_t n, const json_t *v) {
 
 /* Counts NSAMP draws of p into the bins of the distinct values vals;
  * returns how many matched none. */
-static long count_values(const struct param *p, json_t *const *vals,
-                         size_t n, long *obs, unsigned long seed) {
+static long count_values(const struct param *p, json_t *const *vals, size_t n,
+                         long *obs, unsigned long seed) {
     gsl_rng *r = rng_new(seed);
     long stray = 0;
 
@@ -322,7 +321,8 @@ static void test_categorical_w_probabilities(void) {
     json_decref(p.values);
     p.values = json_pack("[s s]", "u", "v");
     p.probs = sloppy;
-    vals[0] = json_array_get(p.values, 0), vals[1] = json_array_get(p.values, 1);
+    vals[0] = json_array_get(p.values, 0);
+    vals[1] = json_array_get(p.values, 1);
     CHECK_INT(count_values(&p, vals, 2, obs, 14), 0);
     check_chisq("categorical_w_probabilities sloppy", obs, sloppy, 2);
     json_decref(p.values);
@@ -388,8 +388,8 @@ static size_t bin_halves(long long v, const struct param *p) {
     return int_offset(v, p) < 0xAAAAAAAAAAAAAAAAULL / 2 ? 0 : 1;
 }
 
-static void check_int_law(const char *what, const struct param *p,
-                          gsl_rng *r, size_t nbins,
+static void check_int_law(const char *what, const struct param *p, gsl_rng *r,
+                          size_t nbins,
                           size_t (*bin)(long long, const struct param *),
                           int want_ends) {
     long obs[MAXBINS];
@@ -495,8 +495,7 @@ static void test_q_uniform_kinds(void) {
     check_q_law("q_uniform q=0.1", &p, cdf_uniform, -10, 20, 19);
     p.dist = DIST_Q_LOG_UNIFORM_VALUES, p.min = 1, p.max = 100, p.q = 10,
     p.q_is_int = 1;
-    check_q_law("q_log_uniform_values", &p, cdf_log_uniform_values, 0, 10,
-                20);
+    check_q_law("q_log_uniform_values", &p, cdf_log_uniform_values, 0, 10, 20);
     /* exp(U(0, 3)) is in [1, 20.1]: multiples 2..20 of 2 */
     p.dist = DIST_Q_LOG_UNIFORM, p.min = 0, p.max = 3, p.q = 2;
     check_q_law("q_log_uniform", &p, cdf_log_uniform, 1, 10, 21);
@@ -543,7 +542,8 @@ static void test_chisq_rejects_wrong_law(void) {
     long obs[2];
 
     p.values = json_pack("[s s s]", "a", "b", "a");
-    vals[0] = json_array_get(p.values, 0), vals[1] = json_array_get(p.values, 1);
+    vals[0] = json_array_get(p.values, 0);
+    vals[1] = json_array_get(p.values, 1);
     count_values(&p, vals, 2, obs, 27);
     CHECK(chisq_pvalue(obs, wrong, 2) < PMIN);
     json_decref(p.values);
@@ -555,7 +555,8 @@ static void test_chisq_rejects_wrong_law(void) {
 static char *draw_text(const struct param *p) {
     gsl_rng *r = rng_new(28);
     json_t *v = space_sample_param(p, r);
-    char *s = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17)) : NULL;
+    char *s =
+        v ? json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17)) : NULL;
 
     json_decref(v);
     gsl_rng_free(r);
@@ -663,8 +664,8 @@ static void test_reproducible(void) {
 
     all_kinds_init(&cfg);
     for (int i = 0; i < 200; i++) {
-        json_t *a = space_sample(&cfg, r1), *b = space_sample(&cfg, r2);
-        json_t *c = space_sample(&cfg, r3);
+        json_t *a = space_sample(&cfg, r1, NULL, NULL), *b = space_sample(&cfg, r2, NULL, NULL);
+        json_t *c = space_sample(&cfg, r3, NULL, NULL);
 
         same += a && b && json_equal(a, b);
         differ += a && c && !json_equal(a, c);
@@ -674,7 +675,7 @@ static void test_reproducible(void) {
     CHECK(differ > 190);
     /* keys are the names, in the config's order */
     {
-        json_t *s = space_sample(&cfg, r1);
+        json_t *s = space_sample(&cfg, r1, NULL, NULL);
         const char *key;
         json_t *v;
 
@@ -760,8 +761,7 @@ static void check_json(const json_t *v, const char *want) {
 /* "a.b" as a top-level name containing '.' next to a group "a" */
 static void test_nest_dotted_name(void) {
     struct param ps[4] = {mknamed("a.b", path_ab_top, 1),
-                          mknamed("a.c", path_ac, 2),
-                          mknamed("lr", path_lr, 1),
+                          mknamed("a.c", path_ac, 2), mknamed("lr", path_lr, 1),
                           mknamed("x.y.z", path_xyz, 3)};
     struct sweep_config cfg = {.params = ps, .nparams = 4};
     json_t *flat = json_pack("{s i s i s f s {s i} s s}", "a.b", 1, "a.c", 2,
@@ -828,7 +828,7 @@ static void test_sample_round_trip(void) {
     ps[0].dist = DIST_UNIFORM, ps[0].max = 1;
     ps[1].dist = DIST_INT_UNIFORM, ps[1].imax = 9;
     ps[2].value = json_pack("[i]", 1);
-    flat = space_sample(&cfg, r);
+    flat = space_sample(&cfg, r, NULL, NULL);
     nested = space_nest(&cfg, flat);
     back = space_flatten(&cfg, nested);
     CHECK(flat && back && json_equal(flat, back));
