@@ -12,7 +12,7 @@ PREFIX   ?= /usr/local
 O        ?= build
 BINDIR   ?= bin
 CC       ?= cc
-PKGS     := yaml-0.1 jansson gsl
+PKGS     := yaml-0.1 jansson gsl rdkafka hiredis avro-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 # GSL's BLAS calls go to OpenBLAS, not GSL's reference CBLAS.
 PKG_LIBS := $(filter-out -lgslcblas,$(shell pkg-config --libs $(PKGS))) \
@@ -33,11 +33,16 @@ endif
 
 LIB_SRCS   := $(wildcard lib/*.c)
 LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
+# The Avro schemas, compiled in: no program reads schemas/ at run time.
+SCHEMAS    := $(wildcard schemas/*.avsc)
+LIB_OBJS   += $(O)/gen/schemas.o
 LIBSWEEP   := $(O)/libsweep.a
 
 SWEEP_SRCS := $(wildcard producer/*.c)
 SWEEP_OBJS := $(SWEEP_SRCS:%.c=$(O)/%.o)
-PROGRAMS   := $(BINDIR)/sweep
+CTL_OBJS   := $(patsubst %.c,$(O)/%.o,$(wildcard controller/*.c))
+WRK_OBJS   := $(patsubst %.c,$(O)/%.o,$(wildcard worker/*.c))
+PROGRAMS   := $(BINDIR)/sweep $(BINDIR)/sweep-controller $(BINDIR)/sweep-worker
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
@@ -53,6 +58,13 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+$(O)/gen/schemas.c: scripts/embed-schemas.sh $(SCHEMAS)
+	@mkdir -p $(dir $@)
+	sh scripts/embed-schemas.sh $(SCHEMAS) > $@.tmp && mv $@.tmp $@
+
+$(O)/gen/schemas.o: $(O)/gen/schemas.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 $(LIBSWEEP): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
@@ -60,6 +72,14 @@ $(LIBSWEEP): $(LIB_OBJS)
 $(BINDIR)/sweep: $(SWEEP_OBJS) $(LIBSWEEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(SWEEP_OBJS) $(LIBSWEEP) $(LIBS)
+
+$(BINDIR)/sweep-controller: $(CTL_OBJS) $(LIBSWEEP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CTL_OBJS) $(LIBSWEEP) $(LIBS)
+
+$(BINDIR)/sweep-worker: $(WRK_OBJS) $(LIBSWEEP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(WRK_OBJS) $(LIBSWEEP) $(LIBS)
 
 $(O)/tests/%: $(O)/tests/unit/%.o $(LIBSWEEP)
 	@mkdir -p $(dir $@)
@@ -128,6 +148,6 @@ format-check:
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJS:.o=.d) $(SWEEP_OBJS:.o=.d) \
+-include $(LIB_OBJS:.o=.d) $(SWEEP_OBJS:.o=.d) $(CTL_OBJS:.o=.d) $(WRK_OBJS:.o=.d) \
          $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%.d) \
          $(BENCH_SRCS:tests/bench/%.c=$(O)/tests/bench/%.d)

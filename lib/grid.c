@@ -228,6 +228,14 @@ static int is_covered(const struct grid *g, size_t idx) {
     return g->bits[idx / 8] & (1u << (idx % 8));
 }
 
+int grid_take(struct grid *g, size_t index) {
+    if (index >= g->size || is_covered(g, index))
+        return 0;
+    g->bits[index / 8] |= (uint8_t)(1u << (index % 8));
+    g->covered++;
+    return 1;
+}
+
 int grid_cover(struct grid *g, const json_t *flat) {
     size_t idx = 0;
 
@@ -239,11 +247,7 @@ int grid_cover(struct grid *g, const json_t *flat) {
             return 0;
         idx = idx * a->n + k;
     }
-    if (is_covered(g, idx))
-        return 0;
-    g->bits[idx / 8] |= (uint8_t)(1u << (idx % 8));
-    g->covered++;
-    return 1;
+    return grid_take(g, idx);
 }
 
 json_t *grid_point(const struct grid *g, size_t index) {

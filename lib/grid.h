@@ -38,6 +38,9 @@ size_t grid_remaining(const struct grid *g);
  * covered, SWEEP_ENOMEM. `flat` is borrowed. */
 int grid_cover(struct grid *g, const json_t *flat);
 
+/* Marks point `index` covered (a run holds it); 1 if newly covered. */
+int grid_take(struct grid *g, size_t index);
+
 /* The first uncovered point at or after *cursor, as a new flat object
  * (caller decrefs); *cursor moves past it. NULL when none is left (or on
  * allocation failure: then *cursor is unchanged). Does not cover it. */

@@ -101,10 +101,14 @@ static int parse_plan_args(int argc, char **argv, struct plan_opts *o) {
         {"json", no_argument, NULL, 'j'},
         {"interpreter", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
+        SETTINGS_LONG_OPTIONS,
         {NULL, 0, NULL, 0}};
+    struct settings_flags f = {0};
     int c;
 
     while ((c = getopt_long(argc, argv, "n:s:r:cjh", opts, NULL)) != -1) {
+        if (settings_flag(&f, c, optarg))
+            continue; /* accepted everywhere; plan is offline */
         switch (c) {
         case 'n':
             if (cli_parse_count("--count", optarg, &o->count) < 0)

@@ -40,10 +40,14 @@ int cmd_validate(int argc, char **argv) {
     static const struct option opts[] = {
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
+        SETTINGS_LONG_OPTIONS,
         {NULL, 0, NULL, 0}};
+    struct settings_flags f = {0};
     int quiet = 0, bad = 0, c;
 
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        if (settings_flag(&f, c, optarg))
+            continue; /* accepted everywhere; validate needs none */
         switch (c) {
         case 'q':
             quiet = 1;

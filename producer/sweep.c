@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "settings.h"
 #include "sweep.h"
 
 struct subcommand {
@@ -21,6 +22,17 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
     {"validate", cmd_validate, "check sweep config files and report every error"},
     {"plan", cmd_plan, "print the next runs a sweep would produce (offline)"},
+    {"create", cmd_create, "store a sweep and print its ID"},
+    {"pause", cmd_pause, "no new runs until resumed"},
+    {"resume", cmd_resume, "resume a paused sweep"},
+    {"stop", cmd_stop, "no new runs; running runs finish"},
+    {"cancel", cmd_cancel, "no new runs; running runs are killed"},
+    {"ls", cmd_ls, "list sweeps"},
+    {"status", cmd_status, "a sweep's state and run counts"},
+    {"runs", cmd_runs, "a sweep's runs"},
+    {"best", cmd_best, "a sweep's best run"},
+    {"broker", cmd_broker, "run the embedded Kafka-protocol broker"},
+    {"local", cmd_local, "run a whole sweep on this machine"},
 };
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -60,6 +72,10 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--settings-reference")) { /* docs/settings.md */
+        settings_reference(stdout);
         return 0;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {

@@ -1,0 +1,120 @@
+/*
+ * sweep-controller - drives every active sweep: args -> settings -> init
+ * -> loop -> orderly teardown. The engine is lib/controller.c.
+ */
+#include <getopt.h>
+#include <gsl/gsl_errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "controller.h"
+#include "log.h"
+#include "settings.h"
+#include "sweep.h"
+
+static void usage(FILE *fp) {
+    fprintf(fp,
+            "usage: sweep-controller --brokers LIST --redis URL [options]\n"
+            "\n"
+            "Drives every active sweep: answers idle workers with runs, applies\n"
+            "run events and metrics to Redis, requeues runs of dead or preempted\n"
+            "workers. Several may run: one leads, the others take over within\n"
+            "the lease TTL.\n"
+            "\n"
+            "      --lease-timeout S  seconds without a heartbeat before a run is\n"
+            "                         marked crashed and requeued (default 30)\n"
+            "      --lease-ttl MS     the leader lease's TTL (default 3000)\n"
+            "      --name NAME        this controller's name in the lease\n"
+            "  -h, --help             this help\n"
+            "      --version          the version\n"
+            "\n" SETTINGS_HELP);
+}
+
+int main(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"lease-timeout", required_argument, NULL, 't'},
+        {"lease-ttl", required_argument, NULL, 'T'},
+        {"name", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        SETTINGS_LONG_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    struct settings_flags flags = {0};
+    struct controller_opts co = {0};
+    struct settings st;
+    struct controller *ctl;
+    char errstr[512];
+    sigset_t mask;
+    int c, rc;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (settings_flag(&flags, c, optarg))
+            continue;
+        switch (c) {
+        case 't':
+            flags.key[flags.n] = "lease_timeout";
+            flags.val[flags.n++] = optarg;
+            break;
+        case 'T':
+            co.lease_ttl_ms = atoi(optarg);
+            break;
+        case 'n':
+            co.name = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("sweep-controller %s\n", SWEEP_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "sweep-controller: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (settings_resolve(&st, &flags, errstr, sizeof(errstr))) {
+        fprintf(stderr, "sweep-controller: %s\n", errstr);
+        return 2;
+    }
+    if (flags.dump) {
+        settings_dump(&st, stdout);
+        settings_release(&st);
+        return 0;
+    }
+    log_init("sweep-controller", (enum log_level)log_level_parse(st.log_level));
+    if (!*st.brokers) {
+        fprintf(stderr, "sweep-controller: no brokers: give --brokers or SWEEP_BROKERS\n");
+        settings_release(&st);
+        return 2;
+    }
+    gsl_set_error_handler_off();
+    signal(SIGPIPE, SIG_IGN);
+    /* Before any thread exists (librdkafka makes them). */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    co.st = &st;
+    co.stop_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    ctl = controller_new(&co, errstr, sizeof(errstr));
+    if (!ctl) {
+        LOG(LOG_ERROR, "%s", errstr);
+        settings_release(&st);
+        return 1;
+    }
+    rc = controller_run(ctl, NULL);
+    LOG(LOG_INFO, "stopping");
+    controller_free(ctl);
+    close(co.stop_fd);
+    settings_release(&st);
+    return rc;
+}

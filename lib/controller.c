@@ -1,0 +1,953 @@
+/*
+ * controller.c - the controller engine (see controller.h).
+ *
+ * Standby: try the lease every third of its TTL. Leader: read the control,
+ * events and metrics topics from the offsets saved in Redis, apply each
+ * message with one fenced script, answer idle workers, and every 250 ms
+ * extend the lease, look for runs whose worker went silent and save the
+ * offsets consumed.
+ */
+#include "controller.h"
+
+#include <errno.h>
+#include <gsl/gsl_rng.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "config.h"
+#include "grid.h"
+#include "kafka.h"
+#include "log.h"
+#include "sbuf.h"
+#include "search.h"
+#include "space.h"
+#include "store.h"
+#include "sweep.h"
+#include "topics.h"
+#include "value.h"
+
+#define BATCH_MAX 1024
+#define TICK_MS 250
+#define SWEEP_REFRESH_MS 1000
+#define WORKER_STALE_MS 15000  /* status messages older than this are history */
+#define ASSIGN_LOST_MS 3000    /* an idle worker this long after: it missed it */
+
+struct ctl_sweep {
+    char *id;
+    struct sweep_config *cfg;
+    struct grid *grid;
+    size_t cursor;
+    char state[16];
+    struct store_target target;
+    int warned; /* method without offline support logged once */
+};
+
+struct ctl_run {
+    char *sweep, *run, *worker;
+    int attempt;
+    int64_t assigned_at, last_hb;
+    int started;
+};
+
+struct ctl_worker {
+    char *id, *pool, *sweep;
+    int64_t last_seen;
+    int idle;
+    char *outstanding; /* run assigned, not yet started */
+    int64_t assigned_at;
+    int64_t sent;      /* assignments sent to it (its "received" catches up) */
+};
+
+struct offset {
+    char key[160];
+    char topic[128];
+    int32_t partition;
+    int64_t next;
+};
+
+struct controller {
+    const struct settings *st;
+    int stop_fd;
+    int ttl_ms;
+    char holder[128];
+    struct store *store;
+    struct kafka *kafka;
+    struct codec *codec;
+    struct topics topics;
+    int64_t token;
+    int leader;
+    struct ctl_sweep *sweeps;
+    size_t nsweeps;
+    struct ctl_run *runs;
+    size_t nruns;
+    struct ctl_worker *workers;
+    size_t nworkers;
+    size_t rr;
+    gsl_rng *rng;
+    struct offset *offs;
+    size_t noffs;
+    int offs_dirty;
+    int64_t next_lease, next_refresh;
+    struct controller_stats stats;
+    struct msg metrics[BATCH_MAX];
+    size_t nmetrics;
+};
+
+static int64_t wall_ms(void) {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *grow(void *arr, size_t n, size_t size) {
+    /* capacity doubles at powers of two */
+    if (n && (n & (n - 1)))
+        return arr;
+    return realloc(arr, (n ? n * 2 : 4) * size);
+}
+
+/* ---- kafka output ---- */
+
+static int send_msg(struct controller *c, enum topic_id t, const char *key,
+                    const struct msg *m) {
+    void *buf = NULL;
+    size_t len = 0;
+    int rc = codec_encode(c->codec, m, &buf, &len);
+
+    if (rc == 0)
+        rc = kafka_produce(c->kafka, c->topics.names[t], key, buf, len);
+    if (rc)
+        LOG(LOG_ERROR, "cannot send %s: %s", msg_kind_name(m->kind),
+            sweep_strerror(rc));
+    free(buf);
+    return rc;
+}
+
+static void send_command(struct controller *c, const char *sweep,
+                         const char *run, int attempt, const char *worker,
+                         enum run_command_kind kind, const char *reason) {
+    struct msg m = {.kind = MSG_RUN_COMMAND};
+
+    m.u.cmd.r.sweep_id = (char *)sweep;
+    m.u.cmd.r.run_id = (char *)(run ? run : "");
+    m.u.cmd.r.worker_id = (char *)worker;
+    m.u.cmd.r.attempt = attempt;
+    m.u.cmd.r.ts_ms = wall_ms();
+    m.u.cmd.command = kind;
+    m.u.cmd.reason = (char *)reason;
+    if (send_msg(c, TOPIC_ASSIGN, run && *run ? run : worker, &m) == 0 &&
+        kind == RCMD_STOP)
+        c->stats.stops_sent++;
+}
+
+/* ---- in-memory tables ---- */
+
+static struct ctl_sweep *find_sweep(struct controller *c, const char *id) {
+    for (size_t i = 0; i < c->nsweeps; i++)
+        if (!strcmp(c->sweeps[i].id, id))
+            return &c->sweeps[i];
+    return NULL;
+}
+
+static struct ctl_run *find_run(struct controller *c, const char *sweep,
+                                const char *run) {
+    for (size_t i = 0; i < c->nruns; i++)
+        if (!strcmp(c->runs[i].run, run) && !strcmp(c->runs[i].sweep, sweep))
+            return &c->runs[i];
+    return NULL;
+}
+
+static struct ctl_worker *find_worker(struct controller *c, const char *id) {
+    for (size_t i = 0; i < c->nworkers; i++)
+        if (!strcmp(c->workers[i].id, id))
+            return &c->workers[i];
+    return NULL;
+}
+
+static void drop_run(struct controller *c, struct ctl_run *r) {
+    for (size_t i = 0; i < c->nworkers; i++) {
+        struct ctl_worker *w = &c->workers[i];
+        if (w->outstanding && !strcmp(w->outstanding, r->run)) {
+            free(w->outstanding);
+            w->outstanding = NULL;
+        }
+    }
+    free(r->sweep);
+    free(r->run);
+    free(r->worker);
+    *r = c->runs[--c->nruns];
+}
+
+static struct ctl_run *add_run(struct controller *c, const char *sweep,
+                               const char *run, const char *worker,
+                               int attempt, int64_t assigned_at) {
+    struct ctl_run *nv = grow(c->runs, c->nruns, sizeof(*nv)), *r;
+
+    if (!nv)
+        return NULL;
+    c->runs = nv;
+    r = &c->runs[c->nruns];
+    memset(r, 0, sizeof(*r));
+    r->sweep = strdup(sweep);
+    r->run = strdup(run);
+    r->worker = strdup(worker ? worker : "");
+    if (!r->sweep || !r->run || !r->worker) {
+        free(r->sweep);
+        free(r->run);
+        free(r->worker);
+        return NULL;
+    }
+    r->attempt = attempt;
+    r->assigned_at = r->last_hb = assigned_at;
+    c->nruns++;
+    return r;
+}
+
+static void drop_worker(struct controller *c, struct ctl_worker *w) {
+    free(w->id);
+    free(w->pool);
+    free(w->sweep);
+    free(w->outstanding);
+    *w = c->workers[--c->nworkers];
+}
+
+static void sweep_release(struct ctl_sweep *s) {
+    free(s->id);
+    config_free(s->cfg);
+    grid_free(s->grid);
+}
+
+static void forget_all(struct controller *c) {
+    while (c->nruns)
+        drop_run(c, &c->runs[c->nruns - 1]);
+    while (c->nworkers)
+        drop_worker(c, &c->workers[c->nworkers - 1]);
+    for (size_t i = 0; i < c->nsweeps; i++)
+        sweep_release(&c->sweeps[i]);
+    c->nsweeps = 0;
+    for (size_t i = 0; i < c->nmetrics; i++)
+        msg_release(&c->metrics[i]);
+    c->nmetrics = 0;
+    c->noffs = 0;
+}
+
+/* ---- sweeps ---- */
+
+/* Grid points taken in Redis (SETBIT order: 0x80 is bit 0). */
+static void load_grid_taken(struct controller *c, struct ctl_sweep *s) {
+    unsigned char *bits = NULL;
+    size_t n = 0;
+
+    if (store_grid_taken(c->store, s->id, &bits, &n) < 0)
+        return;
+    for (size_t i = 0; i < n * 8; i++)
+        if (bits[i / 8] & (0x80 >> (i % 8)))
+            grid_take(s->grid, i);
+    free(bits);
+}
+
+static int load_sweep(struct controller *c, const char *id) {
+    json_t *o = store_sweep_get(c->store, id);
+    struct ctl_sweep s = {0}, *nv;
+    struct diags d;
+    char *text = NULL, err[256];
+    int rc = -1;
+
+    if (!o)
+        return -1;
+    diags_init(&d, id);
+    text = json_dumps(json_object_get(o, "config"), JSON_COMPACT);
+    s.cfg = text ? config_load_buffer(text, strlen(text), id, &d) : NULL;
+    if (!s.cfg) {
+        LOG(LOG_ERROR, "sweep '%s': its stored config does not load", id);
+        goto out;
+    }
+    s.id = strdup(id);
+    snprintf(s.state, sizeof(s.state), "%s",
+             json_string_value(json_object_get(o, "state")) ?: "running");
+    s.target.metric = s.cfg->metric.name;
+    s.target.maximize = s.cfg->metric.maximize;
+    s.target.has_target = s.cfg->metric.has_target;
+    s.target.target = s.cfg->metric.target;
+    if (s.cfg->method == METHOD_GRID) {
+        if (grid_new(s.cfg, &s.grid, err, sizeof(err)) < 0) {
+            LOG(LOG_ERROR, "sweep '%s': %s", id, err);
+            goto out;
+        }
+        load_grid_taken(c, &s);
+    }
+    if (!s.id || !(nv = grow(c->sweeps, c->nsweeps, sizeof(*nv))))
+        goto out;
+    c->sweeps = nv;
+    c->sweeps[c->nsweeps++] = s;
+    memset(&s, 0, sizeof(s));
+    LOG(LOG_INFO, "leading sweep '%s' (%s, %s)", id,
+        config_method_name(c->sweeps[c->nsweeps - 1].cfg->method),
+        c->sweeps[c->nsweeps - 1].state);
+    rc = 0;
+out:
+    sweep_release(&s);
+    free(text);
+    diags_release(&d);
+    json_decref(o);
+    return rc;
+}
+
+/* Live runs of a sweep we just started leading. */
+static void load_live_runs(struct controller *c, const char *sweep) {
+    json_t *runs = store_live_runs(c->store, sweep), *r;
+    size_t i;
+
+    json_array_foreach(runs, i, r) {
+        const char *st = json_string_value(json_object_get(r, "state"));
+        struct ctl_run *cr;
+        if (!st || (strcmp(st, "pending") && strcmp(st, "running")))
+            continue;
+        cr = add_run(c, sweep, json_string_value(json_object_get(r, "id")),
+                     json_string_value(json_object_get(r, "worker")),
+                     (int)json_integer_value(json_object_get(r, "attempt")),
+                     json_integer_value(json_object_get(r, "assigned_at")));
+        if (!cr)
+            continue;
+        cr->started = !strcmp(st, "running");
+        if (json_integer_value(json_object_get(r, "heartbeat_at")) > cr->last_hb)
+            cr->last_hb = json_integer_value(json_object_get(r, "heartbeat_at"));
+    }
+    json_decref(runs);
+}
+
+static void refresh_sweeps(struct controller *c) {
+    json_t *ids = store_active_sweeps(c->store), *id;
+    size_t i;
+
+    json_array_foreach(ids, i, id) {
+        const char *sid = json_string_value(id);
+        if (!find_sweep(c, sid) && load_sweep(c, sid) == 0)
+            load_live_runs(c, sid);
+    }
+    json_decref(ids);
+    for (i = 0; i < c->nsweeps; i++) {
+        char *st = store_sweep_state(c->store, c->sweeps[i].id);
+        if (st)
+            snprintf(c->sweeps[i].state, sizeof(c->sweeps[i].state), "%s", st);
+        free(st);
+    }
+}
+
+/* ---- assignments ---- */
+
+static void random_id(struct controller *c, char *out, size_t n) {
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+    for (size_t i = 0; i + 1 < n; i++)
+        out[i] = alphabet[gsl_rng_uniform_int(c->rng, 36)];
+    out[n - 1] = '\0';
+}
+
+static int send_assignment(struct controller *c, struct ctl_sweep *s,
+                           const char *run, int attempt, const char *params,
+                           struct ctl_worker *w) {
+    struct msg m = {.kind = MSG_RUN_ASSIGNMENT};
+    int64_t now = wall_ms();
+    struct ctl_run *r;
+
+    m.u.assign.r.sweep_id = s->id;
+    m.u.assign.r.run_id = (char *)run;
+    m.u.assign.r.worker_id = w->id;
+    m.u.assign.r.attempt = attempt;
+    m.u.assign.r.ts_ms = now;
+    m.u.assign.params_json = (char *)params;
+    m.u.assign.program = s->cfg->program;
+    m.u.assign.command = s->cfg->command;
+    m.u.assign.ncommand = s->cfg->ncommand;
+    if (send_msg(c, TOPIC_ASSIGN, run, &m) < 0)
+        return -1;
+    r = find_run(c, s->id, run);
+    if (r) { /* a requeued run we still tracked */
+        free(r->worker);
+        r->worker = strdup(w->id);
+        r->attempt = attempt;
+        r->assigned_at = r->last_hb = now;
+        r->started = 0;
+    } else {
+        add_run(c, s->id, run, w->id, attempt, now);
+    }
+    free(w->outstanding);
+    w->outstanding = strdup(run);
+    w->assigned_at = now;
+    w->sent++;
+    w->idle = 0;
+    c->stats.assignments++;
+    LOG(LOG_DEBUG, "run %s/%s attempt %d -> worker %s", s->id, run, attempt, w->id);
+    return 1;
+}
+
+/* The next new run of the method: *flat params and *grid_index. */
+static int next_point(struct controller *c, struct ctl_sweep *s, json_t **flat,
+                      int64_t *grid_index) {
+    char err[256];
+    json_t *out;
+    long n;
+
+    *grid_index = -1;
+    if (s->grid) {
+        *flat = grid_next(s->grid, &s->cursor);
+        *grid_index = (int64_t)s->cursor - 1;
+        return *flat ? 0 : SWEEP_EEXHAUSTED;
+    }
+    out = json_array();
+    n = out ? search_suggest(s->cfg, NULL, 1, c->rng, out, err, sizeof(err)) : SWEEP_ENOMEM;
+    if (n == 1)
+        *flat = json_incref(json_array_get(out, 0));
+    else if (n < 0 && !s->warned++)
+        LOG(LOG_ERROR, "sweep '%s': %s", s->id, err);
+    json_decref(out);
+    return n == 1 ? 0 : (n < 0 ? (int)n : SWEEP_EEXHAUSTED);
+}
+
+/* A new run for w: 1 assigned, 0 nothing now, -1 the sweep has no more. */
+static int assign_new(struct controller *c, struct ctl_sweep *s,
+                      struct ctl_worker *w) {
+    for (int tries = 0; tries < 1000; tries++) {
+        struct store_run_new n = {.sweep_id = s->id, .worker_id = w->id};
+        struct sbuf sb = SBUF_INIT;
+        json_t *flat = NULL, *nested;
+        char run[9];
+        int rc = next_point(c, s, &flat, &n.grid_index);
+
+        if (rc == SWEEP_EEXHAUSTED) {
+            store_sweep_finish(c->store, c->token, s->id, "grid exhausted", wall_ms());
+            snprintf(s->state, sizeof(s->state), "finished");
+            return -1;
+        }
+        if (rc)
+            return 0;
+        nested = space_nest(s->cfg, flat);
+        value_json(&sb, nested);
+        random_id(c, run, sizeof(run));
+        n.run_id = run;
+        n.params_json = sbuf_str(&sb);
+        n.now_ms = wall_ms();
+        rc = store_run_create(c->store, c->token, &n);
+        if (rc == STORE_OK)
+            rc = send_assignment(c, s, run, 1, n.params_json, w) > 0 ? 1 : 0;
+        else if (rc == STORE_TAKEN)
+            rc = 2; /* another leader's run holds it: next point */
+        json_decref(flat);
+        json_decref(nested);
+        sbuf_release(&sb);
+        if (rc == STORE_CAPPED) {
+            snprintf(s->state, sizeof(s->state), "finished");
+            return -1;
+        }
+        if (rc == 2)
+            continue;
+        if (rc == STORE_NOT_RUNNING || rc == STORE_FENCED || rc < 0)
+            return 0;
+        return rc;
+    }
+    return 0;
+}
+
+static int try_sweep(struct controller *c, struct ctl_sweep *s,
+                     struct ctl_worker *w) {
+    char *run = NULL, *params = NULL;
+    int attempt = 0, rc;
+
+    if (!strcmp(s->state, "paused"))
+        return 0;
+    if (!strcmp(s->state, "canceled"))
+        return -1;
+    rc = store_run_reassign(c->store, c->token, s->id, w->id, wall_ms(), &run,
+                            &params, &attempt);
+    if (rc == STORE_OK) {
+        c->stats.requeues++;
+        rc = send_assignment(c, s, run, attempt, params, w);
+        free(run);
+        free(params);
+        return rc > 0;
+    }
+    if (rc != STORE_EMPTY)
+        return 0;
+    if (strcmp(s->state, "running"))
+        return -1; /* finished: nothing requeued is waiting */
+    return assign_new(c, s, w);
+}
+
+static void serve_worker(struct controller *c, struct ctl_worker *w) {
+    if (w->sweep && *w->sweep) {
+        struct ctl_sweep *s = find_sweep(c, w->sweep);
+        if (!s && load_sweep(c, w->sweep) == 0)
+            s = find_sweep(c, w->sweep);
+        if (!s || try_sweep(c, s, w) < 0) {
+            send_command(c, w->sweep, NULL, 0, w->id, RCMD_SWEEP_DONE,
+                         s ? "the sweep has no more runs" : "no such sweep");
+            w->idle = 0;
+        }
+        return;
+    }
+    /* A pool worker: the active sweeps in turn, so each gets its share. */
+    for (size_t k = 0; k < c->nsweeps; k++) {
+        struct ctl_sweep *s = &c->sweeps[(c->rr + k) % c->nsweeps];
+        if (try_sweep(c, s, w) > 0) {
+            c->rr = (c->rr + k + 1) % c->nsweeps;
+            return;
+        }
+    }
+}
+
+static void serve_idle(struct controller *c) {
+    for (size_t i = 0; i < c->nworkers && c->leader; i++) {
+        struct ctl_worker *w = &c->workers[i];
+        if (w->idle && !w->outstanding)
+            serve_worker(c, w);
+    }
+}
+
+/* ---- incoming messages ---- */
+
+static void on_control(struct controller *c, const struct msg_sweep_control *m) {
+    struct ctl_sweep *s = find_sweep(c, m->sweep_id);
+
+    LOG(LOG_INFO, "sweep '%s': %s", m->sweep_id, control_action_name(m->action));
+    if (!s) {
+        if (load_sweep(c, m->sweep_id) == 0)
+            load_live_runs(c, m->sweep_id);
+        return;
+    }
+    {
+        char *st = store_sweep_state(c->store, s->id);
+        if (st)
+            snprintf(s->state, sizeof(s->state), "%s", st);
+        free(st);
+    }
+    if (m->action != CTL_CANCEL)
+        return;
+    for (size_t i = 0; i < c->nruns; i++) {
+        struct ctl_run *r = &c->runs[i];
+        if (!strcmp(r->sweep, s->id))
+            send_command(c, r->sweep, r->run, r->attempt, r->worker, RCMD_STOP,
+                         "sweep canceled");
+    }
+}
+
+static void on_worker(struct controller *c, const struct msg_worker_status *m) {
+    struct ctl_worker *w = find_worker(c, m->worker_id), *nv;
+    int64_t now = wall_ms();
+
+    if (m->ts_ms < now - WORKER_STALE_MS)
+        return; /* replayed history: that request was answered long ago */
+    if (!w) {
+        if (m->state == WS_LEAVING || !(nv = grow(c->workers, c->nworkers, sizeof(*nv))))
+            return;
+        c->workers = nv;
+        w = &c->workers[c->nworkers];
+        memset(w, 0, sizeof(*w));
+        if (!(w->id = strdup(m->worker_id)))
+            return;
+        w->pool = m->pool ? strdup(m->pool) : NULL;
+        w->sweep = m->sweep_id ? strdup(m->sweep_id) : NULL;
+        c->nworkers++;
+        LOG(LOG_INFO, "worker %s joined (%s)", m->worker_id,
+            m->sweep_id ? m->sweep_id : "pool");
+    }
+    w->last_seen = now;
+    if (m->state == WS_LEAVING) {
+        LOG(LOG_INFO, "worker %s left", w->id);
+        drop_worker(c, w);
+        return;
+    }
+    if (m->state != WS_IDLE) {
+        w->idle = 0;
+        return;
+    }
+    if (m->received < w->sent && m->ts_ms <= w->assigned_at + ASSIGN_LOST_MS) {
+        /* Sent before our last assignment reached it (worker status and
+         * run events travel on different partitions): not a request. */
+        w->idle = 0;
+        return;
+    }
+    if (m->received < w->sent) /* the assignment never arrived */
+        w->sent = m->received;
+    if (w->outstanding && m->nrunning == 0 && m->ts_ms > w->assigned_at + ASSIGN_LOST_MS) {
+        struct ctl_run *r = NULL;
+        for (size_t i = 0; i < c->nruns && !r; i++)
+            if (!strcmp(c->runs[i].run, w->outstanding))
+                r = &c->runs[i];
+        if (r) {
+            LOG(LOG_WARN, "worker %s never started run %s: requeued", w->id, r->run);
+            store_run_crash(c->store, c->token, r->sweep, r->run, r->attempt,
+                            "assignment not received by the worker", now);
+            drop_run(c, r);
+        }
+        free(w->outstanding);
+        w->outstanding = NULL;
+    }
+    w->idle = m->nrunning == 0;
+}
+
+static void on_life(struct controller *c, const struct msg_run_lifecycle *e) {
+    struct ctl_run *r = find_run(c, e->r.sweep_id, e->r.run_id);
+    int rc = store_apply_life(c->store, c->token, e);
+
+    if (rc == STORE_FENCED) {
+        c->leader = 0;
+        return;
+    }
+    if (rc == STORE_OK)
+        c->stats.events_applied++;
+    if ((!r || r->attempt != e->r.attempt) &&
+        (e->event == LC_STARTED || e->event == LC_HEARTBEAT) && rc == STORE_IGNORED) {
+        /* An attempt that is no longer the run's: it runs twice otherwise. */
+        send_command(c, e->r.sweep_id, e->r.run_id, e->r.attempt, e->r.worker_id,
+                     RCMD_STOP, "run was reassigned to another worker");
+        return;
+    }
+    if (!r || r->attempt != e->r.attempt)
+        return;
+    r->last_hb = wall_ms(); /* our clock: workers' clocks may be off */
+    if (e->event == LC_STARTED || e->event == LC_HEARTBEAT) {
+        struct ctl_worker *w = find_worker(c, r->worker);
+        r->started = 1;
+        if (w && w->outstanding && !strcmp(w->outstanding, r->run)) {
+            free(w->outstanding);
+            w->outstanding = NULL;
+        }
+        return;
+    }
+    if (e->event == LC_PREEMPTED)
+        LOG(LOG_INFO, "run %s/%s preempted on %s: requeued", r->sweep, r->run, r->worker);
+    drop_run(c, r);
+}
+
+static void apply_metrics(struct controller *c) {
+    const struct msg_metric_event *ev[BATCH_MAX];
+    const struct store_target *tg[BATCH_MAX];
+    int results[BATCH_MAX];
+    int rc;
+
+    if (!c->nmetrics)
+        return;
+    for (size_t i = 0; i < c->nmetrics; i++) {
+        struct ctl_sweep *s = find_sweep(c, c->metrics[i].u.metric.r.sweep_id);
+        struct ctl_run *r = find_run(c, c->metrics[i].u.metric.r.sweep_id,
+                                     c->metrics[i].u.metric.r.run_id);
+        ev[i] = &c->metrics[i].u.metric;
+        tg[i] = s ? &s->target : NULL;
+        if (r && r->attempt == ev[i]->r.attempt)
+            r->last_hb = wall_ms();
+    }
+    rc = store_apply_metrics(c->store, c->token, ev, tg, c->nmetrics, results);
+    for (size_t i = 0; rc == 0 && i < c->nmetrics; i++) {
+        if (results[i] == STORE_OK)
+            c->stats.metrics_applied++;
+        else if (results[i] == STORE_FENCED)
+            c->leader = 0;
+        else
+            c->stats.metrics_ignored++;
+    }
+    if (rc)
+        LOG(LOG_ERROR, "applying %zu metric events: %s", c->nmetrics,
+            store_errstr(c->store));
+    for (size_t i = 0; i < c->nmetrics; i++)
+        msg_release(&c->metrics[i]);
+    c->nmetrics = 0;
+}
+
+static void note_offset(struct controller *c, const struct kmsg *k) {
+    struct offset *o = NULL, *nv;
+
+    for (size_t i = 0; i < c->noffs && !o; i++)
+        if (c->offs[i].partition == k->partition && !strcmp(c->offs[i].topic, k->topic))
+            o = &c->offs[i];
+    if (!o) {
+        if (!(nv = grow(c->offs, c->noffs, sizeof(*nv))))
+            return;
+        c->offs = nv;
+        o = &c->offs[c->noffs++];
+        snprintf(o->topic, sizeof(o->topic), "%s", k->topic);
+        o->partition = k->partition;
+        snprintf(o->key, sizeof(o->key), "%s:%d", k->topic, (int)k->partition);
+    }
+    o->next = k->offset + 1;
+    c->offs_dirty = 1;
+}
+
+static void handle(struct controller *c, const struct kmsg *k) {
+    struct msg m = {0};
+    char err[256];
+
+    c->stats.messages++;
+    note_offset(c, k);
+    /* The metrics topic may carry JSON (metrics_format json). */
+    if (k->len && *(const char *)k->payload == '{' &&
+        !strcmp(k->topic, c->topics.names[TOPIC_METRICS])
+            ? codec_decode_metric_json(k->payload, k->len, &m, err, sizeof(err)) < 0
+            : codec_decode(c->codec, k->payload, k->len, &m, err, sizeof(err)) < 0) {
+        c->stats.malformed++;
+        LOG(LOG_WARN, "skipping malformed message at %s [%d] offset %lld: %s",
+            k->topic, (int)k->partition, (long long)k->offset, err);
+        return;
+    }
+    switch (m.kind) {
+    case MSG_SWEEP_CONTROL:
+        on_control(c, &m.u.control);
+        break;
+    case MSG_WORKER_STATUS:
+        on_worker(c, &m.u.worker);
+        break;
+    case MSG_RUN_LIFECYCLE:
+        apply_metrics(c); /* a run's metrics land before its end */
+        on_life(c, &m.u.life);
+        break;
+    case MSG_METRIC_EVENT:
+        c->metrics[c->nmetrics++] = m;
+        if (c->nmetrics == BATCH_MAX)
+            apply_metrics(c);
+        return; /* owned by the batch now */
+    default:
+        break;
+    }
+    msg_release(&m);
+}
+
+/* ---- timers ---- */
+
+static void check_runs(struct controller *c, int64_t now) {
+    int64_t timeout = (int64_t)(c->st->lease_timeout * 1000);
+
+    for (size_t i = 0; i < c->nruns;) {
+        struct ctl_run *r = &c->runs[i];
+        if (now - r->last_hb <= timeout) {
+            i++;
+            continue;
+        }
+        LOG(LOG_WARN, "run %s/%s: no heartbeat from worker %s for %.0f s: crashed, requeued",
+            r->sweep, r->run, r->worker, (double)(now - r->last_hb) / 1000);
+        store_run_crash(c->store, c->token, r->sweep, r->run, r->attempt,
+                        "worker stopped heartbeating", now);
+        c->stats.requeues++;
+        drop_run(c, r);
+    }
+    for (size_t i = 0; i < c->nworkers;) {
+        if (now - c->workers[i].last_seen > timeout)
+            drop_worker(c, &c->workers[i]);
+        else
+            i++;
+    }
+}
+
+static void save_offsets(struct controller *c) {
+    const char *keys[64];
+    int64_t offs[64];
+    size_t n = 0;
+
+    if (!c->offs_dirty)
+        return;
+    for (size_t i = 0; i < c->noffs && n < 64; i++, n++) {
+        keys[n] = c->offs[i].key;
+        offs[n] = c->offs[i].next;
+    }
+    if (store_offsets_save(c->store, c->token, keys, offs, n) == STORE_FENCED)
+        c->leader = 0;
+    c->offs_dirty = 0;
+}
+
+/* ---- leadership ---- */
+
+static int open_reader(struct controller *c) {
+    const char *topics[] = {c->topics.names[TOPIC_CONTROL],
+                            c->topics.names[TOPIC_EVENTS],
+                            c->topics.names[TOPIC_METRICS]};
+    json_t *saved = store_offsets_load(c->store), *v;
+    const char *key;
+    char err[256];
+
+    json_object_foreach(saved, key, v) {
+        const char *colon = strrchr(key, ':');
+        char topic[128];
+        if (!colon)
+            continue;
+        snprintf(topic, sizeof(topic), "%.*s", (int)(colon - key), key);
+        kafka_seek(c->kafka, topic, atoi(colon + 1),
+                   strtoll(json_string_value(v), NULL, 10));
+    }
+    json_decref(saved);
+    if (kafka_read(c->kafka, topics, 3, KAFKA_FROM_BEGINNING, 10000, err, sizeof(err))) {
+        LOG(LOG_ERROR, "cannot read the topics: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static struct kafka *open_kafka(const struct settings *st, char *errstr,
+                                size_t errstr_size) {
+    struct kafka_opts ko = {0};
+
+    ko.brokers = st->brokers;
+    ko.client_id = "sweep-controller";
+    ko.props = (const char *const *)st->kafka;
+    ko.nprops = st->nkafka;
+    ko.fetch_wait_ms = (int)st->fetch_wait_ms;
+    return kafka_new(&ko, errstr, errstr_size);
+}
+
+static void step_down(struct controller *c) {
+    char err[256];
+
+    LOG(LOG_WARN, "lost the lease: standing by");
+    c->leader = 0;
+    forget_all(c);
+    /* A fresh client: the old one still holds its partitions. */
+    kafka_free(c->kafka);
+    c->kafka = open_kafka(c->st, err, sizeof(err));
+    if (!c->kafka)
+        LOG(LOG_ERROR, "kafka: %s", err);
+}
+
+static void try_lead(struct controller *c, int64_t now) {
+    int64_t token;
+
+    if (now < c->next_lease)
+        return;
+    c->next_lease = now + c->ttl_ms / 3;
+    if (store_lease_acquire(c->store, c->holder, c->ttl_ms, &token) != 1)
+        return;
+    c->token = token;
+    c->leader = 1;
+    LOG(LOG_INFO, "leading, fencing token %lld", (long long)token);
+    refresh_sweeps(c);
+    if (open_reader(c) < 0)
+        step_down(c);
+    c->next_refresh = now + SWEEP_REFRESH_MS;
+}
+
+static void tick(struct controller *c, int64_t now) {
+    if (now >= c->next_lease) {
+        c->next_lease = now + c->ttl_ms / 3;
+        if (store_lease_extend(c->store, c->token, c->ttl_ms) != 1) {
+            step_down(c);
+            return;
+        }
+    }
+    if (now >= c->next_refresh) {
+        c->next_refresh = now + SWEEP_REFRESH_MS;
+        refresh_sweeps(c);
+    }
+    check_runs(c, now);
+    save_offsets(c);
+}
+
+/* ---- lifecycle ---- */
+
+struct controller *controller_new(const struct controller_opts *o,
+                                  char *errstr, size_t errstr_size) {
+    struct controller *c = calloc(1, sizeof(*c));
+    char host[64] = "host";
+    unsigned long seed = (unsigned long)time(NULL) ^ ((unsigned long)getpid() << 16);
+
+    if (!c)
+        return NULL;
+    c->st = o->st;
+    c->stop_fd = o->stop_fd;
+    c->ttl_ms = o->lease_ttl_ms > 0 ? o->lease_ttl_ms : 3000;
+    gethostname(host, sizeof(host) - 1);
+    if (o->name)
+        snprintf(c->holder, sizeof(c->holder), "%s", o->name);
+    else
+        snprintf(c->holder, sizeof(c->holder), "%s:%d", host, (int)getpid());
+    topics_init(&c->topics, o->st->prefix);
+    c->rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (c->rng)
+        gsl_rng_set(c->rng, seed);
+    if (!c->rng || !(c->codec = codec_new(errstr, errstr_size)) ||
+        !(c->store = store_connect(o->st->redis, -1, errstr, errstr_size)) ||
+        !(c->kafka = open_kafka(o->st, errstr, errstr_size))) {
+        controller_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void controller_free(struct controller *c) {
+    if (!c)
+        return;
+    if (c->leader) {
+        save_offsets(c);
+        store_lease_release(c->store, c->token);
+    }
+    forget_all(c);
+    free(c->sweeps);
+    free(c->runs);
+    free(c->workers);
+    free(c->offs);
+    kafka_free(c->kafka);
+    codec_free(c->codec);
+    store_free(c->store);
+    if (c->rng)
+        gsl_rng_free(c->rng);
+    free(c);
+}
+
+void controller_get_stats(const struct controller *c,
+                          struct controller_stats *s) {
+    *s = c->stats;
+}
+
+static void drain(struct controller *c) {
+    struct kmsg msgs[256];
+    size_t n;
+
+    do {
+        n = kafka_consume(c->kafka, msgs, 256, 0);
+        for (size_t i = 0; i < n && c->leader; i++)
+            handle(c, &msgs[i]);
+        kafka_msgs_release(msgs, n);
+    } while (n == 256 && c->leader);
+    apply_metrics(c);
+}
+
+static int stop_requested(struct controller *c, volatile sig_atomic_t *stop) {
+    struct pollfd p = {c->stop_fd, POLLIN, 0};
+
+    return (stop && *stop) || (c->stop_fd >= 0 && poll(&p, 1, 0) > 0);
+}
+
+int controller_run(struct controller *c, volatile sig_atomic_t *stop) {
+    int64_t next_tick = 0;
+
+    while (!stop_requested(c, stop)) {
+        int64_t now = wall_ms();
+        if (!c->leader) {
+            try_lead(c, now);
+            if (!c->leader) {
+                struct pollfd p = {c->stop_fd, POLLIN, 0};
+                kafka_poll(c->kafka, 0);
+                poll(&p, c->stop_fd >= 0, 100);
+                continue;
+            }
+        }
+        {
+            struct pollfd p[2] = {{kafka_fd(c->kafka), POLLIN, 0},
+                                  {c->stop_fd, POLLIN, 0}};
+            int wait = (int)(next_tick - now);
+            poll(p, c->stop_fd >= 0 ? 2 : 1,
+                 wait < 0 ? 0 : (wait > TICK_MS ? TICK_MS : wait));
+        }
+        drain(c);
+        if (c->leader)
+            serve_idle(c);
+        now = wall_ms();
+        if (c->leader && now >= next_tick) {
+            next_tick = now + TICK_MS;
+            tick(c, now);
+        }
+    }
+    return 0;
+}

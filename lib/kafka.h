@@ -1,0 +1,110 @@
+/*
+ * kafka.h - our Kafka client on librdkafka: one producer and one reader per
+ * program, tuned for low latency (linger.ms=0, small fetch.wait.max.ms).
+ *
+ * The reader uses no consumer group: it is assigned every partition of its
+ * topics by hand. Group joins take seconds and a member joining a live
+ * group can take minutes with the embedded broker, so nothing here churns
+ * group membership; who acts on a message is decided by its content (the
+ * worker id it is addressed to, the sweep a controller leads).
+ */
+#ifndef SWEEP_KAFKA_H
+#define SWEEP_KAFKA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define KAFKA_FROM_END (-1)
+#define KAFKA_FROM_BEGINNING (-2)
+
+struct kafka_opts {
+    const char *brokers;      /* bootstrap list "host:port,..." */
+    const char *client_id;    /* shown in broker logs; NULL: "sweep" */
+    const char *const *props; /* "key=value" librdkafka properties passed
+                                 unchanged (TLS, SASL...), applied last */
+    size_t nprops;
+    /* fetch.wait.max.ms; 0 means 5. The embedded broker answers an empty
+     * fetch only after this wait, so there it bounds read latency (p50
+     * 1.2 / 3.4 / 8.4 ms for 1 / 5 / 10); a real broker answers as soon
+     * as data arrives. */
+    int fetch_wait_ms;
+};
+
+struct kmsg {
+    const char *topic; /* borrowed until kafka_msgs_release() */
+    int32_t partition;
+    int64_t offset;
+    const void *key;
+    size_t key_len;
+    const void *payload;
+    size_t len;
+    void *handle_; /* the rd_kafka_message_t */
+};
+
+struct kafka;
+
+/* Creates the producer (and, lazily, the reader). NULL with errstr when a
+ * property is invalid. Connection failures are retried in the background
+ * with backoff by librdkafka; they are logged, never fatal. */
+struct kafka *kafka_new(const struct kafka_opts *o, char *errstr,
+                        size_t errstr_size);
+/* Flushes pending messages (up to 5 s; the rest are dropped and
+ * logged), then frees. Release every message from kafka_consume() first.
+ * NULL is a no-op. */
+void kafka_free(struct kafka *k);
+
+/* Queues one message (copied). key may be NULL. Returns 0, or
+ * SWEEP_EIO when the local queue is full even after serving delivery
+ * reports for a while. */
+int kafka_produce(struct kafka *k, const char *topic, const char *key,
+                  const void *val, size_t len);
+/* Waits until every queued message is delivered or timeout_ms passes;
+ * returns 0 or SWEEP_EIO. */
+int kafka_flush(struct kafka *k, int timeout_ms);
+
+/* Makes sure the topics exist with `partitions` partitions (Admin API; a
+ * topic that exists already is fine). Returns 0 or SWEEP_EIO with errstr.
+ * The embedded broker does not implement CreateTopics: there this fails
+ * after timeout_ms (create them with broker_create_topic()). */
+int kafka_ensure_topics(struct kafka *k, const char *const *topics, size_t n,
+                        int partitions, int timeout_ms, char *errstr,
+                        size_t errstr_size);
+
+/* Starts reading every partition of the topics, from `from`
+ * (KAFKA_FROM_END or KAFKA_FROM_BEGINNING) unless kafka_seek() set a
+ * position for a partition before. Waits up to timeout_ms for the topics'
+ * metadata. May be called again with more topics: those already read keep
+ * their position. Partitions added to a topic later are not read.
+ * Returns 0, SWEEP_EINVAL or SWEEP_EIO with errstr. (The embedded broker
+ * creates an unknown topic, with 4 partitions, when asked about it.) */
+int kafka_read(struct kafka *k, const char *const *topics, size_t n, int from,
+               int timeout_ms, char *errstr, size_t errstr_size);
+/* Sets where reading of one partition starts (before kafka_read()) or
+ * continues (after; messages already fetched from before are dropped).
+ * offset >= 0, KAFKA_FROM_END or KAFKA_FROM_BEGINNING; a position the
+ * broker no longer keeps resumes at its oldest message. Returns 0,
+ * SWEEP_EINVAL or SWEEP_EIO. */
+int kafka_seek(struct kafka *k, const char *topic, int32_t partition,
+               int64_t offset);
+
+/* A file descriptor that becomes readable when messages may be waiting,
+ * for poll(); drain with kafka_consume(..., 0) until it returns 0. */
+int kafka_fd(struct kafka *k);
+/* Up to max messages, waiting up to timeout_ms for the first; returns the
+ * count (0 on timeout). Release them with kafka_msgs_release(). Also
+ * serves the producer's delivery reports. */
+size_t kafka_consume(struct kafka *k, struct kmsg *out, size_t max,
+                     int timeout_ms);
+void kafka_msgs_release(struct kmsg *msgs, size_t n);
+
+/* Serves delivery reports and logs without reading messages. */
+void kafka_poll(struct kafka *k, int timeout_ms);
+
+/* Counters since kafka_new(). */
+struct kafka_stats {
+    uint64_t produced, delivered, delivery_errors, consumed;
+};
+void kafka_get_stats(const struct kafka *k, struct kafka_stats *s);
+
+#endif
