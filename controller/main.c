@@ -13,6 +13,7 @@
 
 #include "controller.h"
 #include "log.h"
+#include "sig.h"
 #include "settings.h"
 #include "sweep.h"
 
@@ -102,7 +103,8 @@ int main(int argc, char **argv) {
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGHUP);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
+    if (sig_block_and_route(&mask) < 0) /* see sig.h: OpenBLAS threads */
+        perror("sigaction");
     co.st = &st;
     co.stop_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     ctl = controller_new(&co, errstr, sizeof(errstr));

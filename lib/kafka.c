@@ -459,7 +459,8 @@ static int reader_start(struct kafka *k, char *errstr, size_t errstr_size) {
 
     if (k->cons)
         return 0;
-    if (!(k->assigned = rd_kafka_topic_partition_list_new(16))) {
+    if (!k->assigned &&
+        !(k->assigned = rd_kafka_topic_partition_list_new(16))) {
         snprintf(errstr, errstr_size, "kafka: out of memory");
         return SWEEP_ENOMEM;
     }

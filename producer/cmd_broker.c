@@ -14,6 +14,7 @@
 #include "broker.h"
 #include "cli.h"
 #include "log.h"
+#include "sig.h"
 #include "sweep.h"
 #include "topics.h"
 
@@ -124,40 +125,6 @@ static int create_topics(struct broker *b, const struct broker_opts *o) {
     return 0;
 }
 
-static pthread_t main_thread;
-
-/* OpenBLAS (GSL's BLAS, linked into `sweep`) starts threads before main()
- * with no signal blocked: a signal sent to the process may be delivered
- * there, where the default action would kill us behind sigwaitinfo()'s
- * back. This handler only ever runs on such a thread and passes the
- * signal on to the main thread, which has it blocked and waits for it. */
-static void forward_signal(int sig) {
-    pthread_kill(main_thread, sig);
-}
-
-/* Blocks the signals of `set` in this thread (and the threads it starts)
- * and routes those that land on older threads back here. A signal
- * inherited as ignored (nohup, `&` in a script) stays ignored. */
-static int catch_signals(const sigset_t *set) {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    struct sigaction sa, old;
-
-    if ((errno = pthread_sigmask(SIG_BLOCK, set, NULL)) != 0)
-        return -1;
-    main_thread = pthread_self();
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = forward_signal;
-    sigfillset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-        if (sigaction(sigs[i], NULL, &old) < 0)
-            return -1;
-        if (old.sa_handler != SIG_IGN && sigaction(sigs[i], &sa, NULL) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 /* Blocks until one of `set` arrives; returns it. */
 static int wait_signal(const sigset_t *set) {
     int sig;
@@ -183,7 +150,7 @@ int cmd_broker(int argc, char **argv) {
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
-    if (catch_signals(&set) < 0) {
+    if (sig_block_and_route(&set) < 0) {
         LOG(LOG_ERROR, "broker: cannot set up signals: %s", strerror(errno));
         return EXIT_RUNTIME;
     }

@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "sig.h"
 #include "config.h"
 #include "store.h"
 #include "sweep.h"
@@ -450,7 +451,8 @@ int cmd_local(int argc, char **argv) {
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGHUP);
     sigaddset(&mask, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
+    if (sig_block_and_route(&mask) < 0) /* see sig.h: OpenBLAS threads */
+        perror("sigaction");
     L.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     snprintf(L.dir, sizeof(L.dir), "%s/sweep-local-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");

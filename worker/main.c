@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "sig.h"
 #include "settings.h"
 #include "sweep.h"
 #include "worker.h"
@@ -147,7 +148,8 @@ int main(int argc, char **argv) {
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGHUP);
     sigaddset(&mask, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
+    if (sig_block_and_route(&mask) < 0) /* see sig.h: OpenBLAS threads */
+        perror("sigaction");
     wo.st = &st;
     w = worker_new(&wo, errstr, sizeof(errstr));
     if (!w) {

@@ -226,10 +226,11 @@ check "kafka-python reads what kafka_probe produced" \
 # (d) two readers in two processes both read every message (no group).
 check "kafka_probe creates probe.two" \
     timeout 30 "$PROBE" "$B" produce probe.two k 0
+readers=""
 for r in 1 2; do
     timeout 40 "$PROBE" "$B" consume probe.two 201 30000 \
         >"$tmp/reader$r.out" 2>"$tmp/reader$r.err" &
-    eval "reader$r=\$!"
+    readers="$readers $!"
     pids="$pids $!"
 done
 i=1
@@ -239,8 +240,9 @@ while [ $i -le 200 ]; do
 done >"$tmp/two.in"
 check "kcat produces 200 more messages" \
     timeout 20 $KCAT -P -b "$B" -t probe.two -K: -l "$tmp/two.in"
-for r in 1 2; do
-    eval "rp=\$reader$r"
+r=0
+for rp in $readers; do
+    r=$((r + 1))
     wait "$rp"
     rc=$?
     n=$(sort -u "$tmp/reader$r.out" | wc -l)
