@@ -114,7 +114,15 @@ int main(int argc, char **argv) {
         return 1;
     }
     rc = controller_run(ctl, NULL);
-    LOG(LOG_INFO, "stopping");
+    {
+        struct controller_stats cs;
+        controller_get_stats(ctl, &cs);
+        LOG(LOG_INFO, "stopping: %llu messages (%llu malformed, skipped), %llu "
+                      "metric events applied, %llu assignments, %llu requeues",
+            (unsigned long long)cs.messages, (unsigned long long)cs.malformed,
+            (unsigned long long)cs.metrics_applied, (unsigned long long)cs.assignments,
+            (unsigned long long)cs.requeues);
+    }
     controller_free(ctl);
     close(co.stop_fd);
     settings_release(&st);

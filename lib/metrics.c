@@ -64,8 +64,8 @@ static int kv_name_start(unsigned char c) {
 }
 
 static int kv_name_char(unsigned char c) {
-    return kv_name_start(c) || (c >= '0' && c <= '9') || c == '.' ||
-           c == '/' || c == '-';
+    return kv_name_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '/' ||
+           c == '-';
 }
 
 /* Length of the valid name at the start of tok (0: none). */

@@ -42,12 +42,12 @@
 enum proc_kind { PROC_STDOUT, PROC_STDERR, PROC_METRICS, PROC_NSTREAMS };
 
 struct proc_stream {
-    int fd;       /* read end; -1 once closed */
-    char *buf;    /* the incomplete line so far */
-    size_t len;   /* bytes in buf */
-    size_t cap;   /* allocated: 0 or PROC_LINE_MAX */
-    size_t seen;  /* buf[0..seen) holds no newline */
-    int cut;      /* the current line was cut: its rest is no metric */
+    int fd;      /* read end; -1 once closed */
+    char *buf;   /* the incomplete line so far */
+    size_t len;  /* bytes in buf */
+    size_t cap;  /* allocated: 0 or PROC_LINE_MAX */
+    size_t seen; /* buf[0..seen) holds no newline */
+    int cut;     /* the current line was cut: its rest is no metric */
 };
 
 struct proc {
@@ -145,7 +145,7 @@ static char **proc_envp(char *const *env_add, char *metrics_var) {
     return envp;
 }
 
-/* The child's stdio and descriptors; fds[] are the pipes' write ends (the
+/* The child's stdio and descriptors; wfd[] are the pipes' write ends (the
  * metrics one may be -1). */
 static int proc_actions(posix_spawn_file_actions_t *fa, const char *cwd,
                         const int *wfd) {
@@ -156,8 +156,8 @@ static int proc_actions(posix_spawn_file_actions_t *fa, const char *cwd,
     if ((cwd && (rc = posix_spawn_file_actions_addchdir_np(fa, cwd)) != 0) ||
         (rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY,
                                                0)) != 0 ||
-        (rc = posix_spawn_file_actions_adddup2(fa, wfd[PROC_STDOUT], 1)) ||
-        (rc = posix_spawn_file_actions_adddup2(fa, wfd[PROC_STDERR], 2)) ||
+        (rc = posix_spawn_file_actions_adddup2(fa, wfd[PROC_STDOUT], 1)) != 0 ||
+        (rc = posix_spawn_file_actions_adddup2(fa, wfd[PROC_STDERR], 2)) != 0 ||
         (wfd[PROC_METRICS] >= 0 &&
          (rc = posix_spawn_file_actions_adddup2(fa, wfd[PROC_METRICS],
                                                 PROC_METRICS_FD)) != 0) ||
@@ -190,8 +190,8 @@ static int proc_attr(posix_spawnattr_t *attr) {
     return 0;
 }
 
-static int proc_start(struct proc *p, const struct proc_opts *o,
-                      const int *wfd, char *errstr, size_t errstr_size) {
+static int proc_start(struct proc *p, const struct proc_opts *o, const int *wfd,
+                      char *errstr, size_t errstr_size) {
     char metrics_var[] = "SWEEP_METRICS_FD=3";
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -238,8 +238,8 @@ static int proc_check(const struct proc_opts *o, char *errstr,
     else if (o->cwd && !S_ISDIR(st.st_mode))
         err = ENOTDIR;
     if (err) {
-        snprintf(errstr, errstr_size, "cannot run '%s' in '%s': %s",
-                 o->argv[0], o->cwd, strerror(err));
+        snprintf(errstr, errstr_size, "cannot run '%s' in '%s': %s", o->argv[0],
+                 o->cwd, strerror(err));
         return SWEEP_EIO;
     }
     return 0;
@@ -273,13 +273,15 @@ int proc_spawn(const struct proc_opts *o, struct proc **out, char *errstr,
                  o->argv[0]);
         return SWEEP_ENOMEM;
     }
-    if (o->log_path &&
-        (p->log_fd = open(o->log_path, O_WRONLY | O_APPEND | O_CREAT |
-                                           O_CLOEXEC, 0644)) < 0) {
-        snprintf(errstr, errstr_size, "cannot open log file '%s': %s",
-                 o->log_path, strerror(errno));
-        rc = SWEEP_EIO;
-        goto out;
+    if (o->log_path) {
+        p->log_fd =
+            open(o->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (p->log_fd < 0) {
+            snprintf(errstr, errstr_size, "cannot open log file '%s': %s",
+                     o->log_path, strerror(errno));
+            rc = SWEEP_EIO;
+            goto out;
+        }
     }
     for (i = 0; i < PROC_NSTREAMS; i++) {
         if (i == PROC_METRICS && o->no_metrics_fd)
@@ -458,7 +460,9 @@ int proc_read(struct proc *p, int fd) {
 
 /* ---- lifetime ------------------------------------------------------- */
 
-pid_t proc_pid(const struct proc *p) { return p->pid; }
+pid_t proc_pid(const struct proc *p) {
+    return p->pid;
+}
 
 size_t proc_fds(const struct proc *p, int *fds) {
     size_t n = 0;
@@ -505,6 +509,10 @@ void proc_free(struct proc *p) {
     if (p->pid > 0 && !p->done)
         kill(-p->pid, SIGKILL);
     for (k = 0; k < PROC_NSTREAMS; k++) {
+        /* A partial last line still goes to the log, but to no callback:
+         * the caller is tearing down. */
+        if (p->s[k].len > 0)
+            proc_log(p, p->s[k].buf, p->s[k].len, 1);
         if (p->s[k].fd >= 0)
             close(p->s[k].fd);
         free(p->s[k].buf);

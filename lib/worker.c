@@ -63,6 +63,7 @@ struct worker {
     int64_t started_ms;
     int64_t next_status, next_heartbeat;
     int64_t idle_since;   /* when the last run ended (dispatch latency) */
+    uint64_t malformed;   /* messages that did not decode, skipped */
     FILE *stats;          /* $SWEEP_WORKER_STATS: one line per measure */
     int leaving;          /* preempted: exit once the run is reported */
     int done;             /* exit code + 1 when we should stop */
@@ -407,6 +408,8 @@ static void run_ended(struct worker *w, int wstatus) {
     char why[64];
 
     proc_exited(r->proc, wstatus);
+    /* What the run left behind in its group must not outlive it. */
+    proc_kill(r->proc, SIGKILL);
     if (r->preempting) {
         ev = LC_PREEMPTED;
         reason = "worker preempted (SIGTERM)";
@@ -672,10 +675,14 @@ int worker_run(struct worker *w) {
             read_signals(w);
         if (p[1].revents)
             read_kafka(w);
+        if (w->run) /* a SIGCHLD is cheap to miss, a waitpid cheap to do */
+            reap(w);
         kafka_poll(w->kafka, 0);
         timers(w, wall_ms());
     }
     send_status(w, WS_LEAVING);
     kafka_flush(w->kafka, 5000);
+    LOG(LOG_INFO, "worker %s leaving after %ld runs (%llu malformed messages skipped)",
+        w->id, w->runs_done, (unsigned long long)w->malformed);
     return w->done - 1;
 }

@@ -9,8 +9,12 @@
 
 static struct metric_set ms;
 
-static int kv(const char *s) { return metrics_parse_kv(s, strlen(s), &ms); }
-static int js(const char *s) { return metrics_parse_json(s, strlen(s), &ms); }
+static int kv(const char *s) {
+    return metrics_parse_kv(s, strlen(s), &ms);
+}
+static int js(const char *s) {
+    return metrics_parse_json(s, strlen(s), &ms);
+}
 
 /* Integers as such, else the shortest %g form that reads back as v. */
 static void fmt(char *buf, size_t size, double v) {
@@ -37,8 +41,8 @@ static const char *dump(void) {
     buf[0] = '\0';
     for (i = 0; i < ms.n && o < sizeof(buf) - 256; i++) {
         fmt(num, sizeof(num), ms.values[i]);
-        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s=%s",
-                              i ? " " : "", ms.names[i], num);
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s=%s", i ? " " : "",
+                              ms.names[i], num);
     }
     if (ms.has_step)
         snprintf(buf + o, sizeof(buf) - o, "%s@%lld", o ? " " : "",
@@ -64,8 +68,7 @@ static void test_kv_valid(void) {
 }
 
 static void test_kv_nonfinite(void) {
-    CHECK_INT(kv("a=nan b=NaN c=inf d=-inf e=Infinity f=-INF g=nan(0x1)"),
-              1);
+    CHECK_INT(kv("a=nan b=NaN c=inf d=-inf e=Infinity f=-INF g=nan(0x1)"), 1);
     CHECK_INT(ms.n, 7);
     CHECK(isnan(ms.values[0]) && isnan(ms.values[1]) && isnan(ms.values[6]));
     CHECK(isinf(ms.values[2]) && ms.values[2] > 0);
@@ -78,16 +81,14 @@ static void test_kv_nonfinite(void) {
 
 static void test_kv_rejected(void) {
     const char *bad[] = {
-        "epoch 3 done",        "loss: 0.31",      "loss=0.31 done",
-        "loss=",               "=1",              "loss",
-        "loss==1",             "loss=1=2",        "loss=0.31,",
-        "loss=1e",             "loss=0x",         "3a=1",
-        ".a=1",                "-a=1",            "a b=1",
-        "a=1 b",               "a=1 =2",          "lo ss=1",
-        "na\xc3\xa9me=1",      "a=1\x01",         "a=\"1\"",
-        "a=1 # comment",       "a=--1",           "a= 1",
-        "a =1",                "{\"a\": 1}",      "a=1;b=2",
-        "a=1,b=2",             "a=0.5%",          "a=1_000",
+        "epoch 3 done", "loss: 0.31",    "loss=0.31 done", "loss=",
+        "=1",           "loss",          "loss==1",        "loss=1=2",
+        "loss=0.31,",   "loss=1e",       "loss=0x",        "3a=1",
+        ".a=1",         "-a=1",          "a b=1",          "a=1 b",
+        "a=1 =2",       "lo ss=1",       "na\xc3\xa9me=1", "a=1\x01",
+        "a=\"1\"",      "a=1 # comment", "a=--1",          "a= 1",
+        "a =1",         "{\"a\": 1}",    "a=1;b=2",        "a=1,b=2",
+        "a=0.5%",       "a=1_000",
     };
     size_t i;
 
@@ -209,8 +210,8 @@ static void test_kv_nul_and_garbage(void) {
      * well formed. */
     for (i = 0; i < 20000; i++) {
         static const char *const piece[] = {
-            "a", "b_", "=", "1", ".5", "e-", "+", " ", "\t", "nan", "inf",
-            "\xff", "/x", "a=1 ", "b=2.5 ", "_step=", "0x", "("};
+            "a",   "b_",  "=",    "1",  ".5",   "e-",     "+",      " ",  "\t",
+            "nan", "inf", "\xff", "/x", "a=1 ", "b=2.5 ", "_step=", "0x", "("};
         size_t k = (size_t)(rand_r(&seed) % 8), len = 0, pl;
 
         while (k--) {
@@ -324,12 +325,27 @@ static void test_json_nonfinite(void) {
 
 static void test_json_rejected(void) {
     const char *bad[] = {
-        "",         "   ",           "1",          "\"a\"",
-        "null",     "true",          "[1, 2]",     "[{\"a\": 1}]",
-        "{",        "{\"a\": 1",     "{\"a\" 1}",  "{\"a\": 1} x",
-        "{a: 1}",   "{'a': 1}",      "{\"a\": 1,}", "{\"a\": 01}",
-        "loss=1",   "{\"a\": 1}{}",  "{\"a\": 1e99999}",
-        "{\"a\": 99999999999999999999999}", "{\"a\": \"\xff\"}",
+        "",
+        "   ",
+        "1",
+        "\"a\"",
+        "null",
+        "true",
+        "[1, 2]",
+        "[{\"a\": 1}]",
+        "{",
+        "{\"a\": 1",
+        "{\"a\" 1}",
+        "{\"a\": 1} x",
+        "{a: 1}",
+        "{'a': 1}",
+        "{\"a\": 1,}",
+        "{\"a\": 01}",
+        "loss=1",
+        "{\"a\": 1}{}",
+        "{\"a\": 1e99999}",
+        "{\"a\": 99999999999999999999999}",
+        "{\"a\": \"\xff\"}",
     };
     size_t i;
 
@@ -402,7 +418,8 @@ static void test_json_garbage(void) {
     int i, accepted = 0;
 
     for (i = 0; i < 20000; i++) {
-        const char alpha[] = "{}[]\":,1.-eNaInfity \\u0\0\xc3\xa9" "ab_";
+        const char alpha[] = "{}[]\":,1.-eNaInfity \\u0\0\xc3\xa9"
+                             "ab_";
         size_t len = (size_t)(rand_r(&seed) % 60), j;
 
         for (j = 0; j < len; j++)
