@@ -50,6 +50,7 @@ struct ctl_sweep {
 struct ctl_run {
     char *sweep, *run, *worker;
     int attempt;
+    int64_t wseq; /* the worker's assignment count once it got this run */
     int64_t assigned_at, last_hb;
     int started;
 };
@@ -60,7 +61,7 @@ struct ctl_worker {
     int idle;
     char *outstanding; /* run assigned, not yet started */
     int64_t assigned_at;
-    int64_t sent;      /* assignments sent to it (its "received" catches up) */
+    int64_t received;  /* assignments it had received at its last status */
 };
 
 struct offset {
@@ -81,6 +82,7 @@ struct controller {
     struct topics topics;
     int64_t token;
     int leader;
+    int fenced;   /* a write was refused (or failed): stop, re-read, re-lead */
     struct ctl_sweep *sweeps;
     size_t nsweeps;
     struct ctl_run *runs;
@@ -316,6 +318,7 @@ static void load_live_runs(struct controller *c, const char *sweep) {
         if (!cr)
             continue;
         cr->started = !strcmp(st, "running");
+        cr->wseq = json_integer_value(json_object_get(r, "wseq"));
         if (json_integer_value(json_object_get(r, "heartbeat_at")) > cr->last_hb)
             cr->last_hb = json_integer_value(json_object_get(r, "heartbeat_at"));
     }
@@ -352,7 +355,7 @@ static void random_id(struct controller *c, char *out, size_t n) {
 
 static int send_assignment(struct controller *c, struct ctl_sweep *s,
                            const char *run, int attempt, const char *params,
-                           struct ctl_worker *w) {
+                           struct ctl_worker *w, int64_t wseq) {
     struct msg m = {.kind = MSG_RUN_ASSIGNMENT};
     int64_t now = wall_ms();
     struct ctl_run *r;
@@ -376,12 +379,13 @@ static int send_assignment(struct controller *c, struct ctl_sweep *s,
         r->assigned_at = r->last_hb = now;
         r->started = 0;
     } else {
-        add_run(c, s->id, run, w->id, attempt, now);
+        r = add_run(c, s->id, run, w->id, attempt, now);
     }
+    if (r)
+        r->wseq = wseq;
     free(w->outstanding);
     w->outstanding = strdup(run);
     w->assigned_at = now;
-    w->sent++;
     w->idle = 0;
     c->stats.assignments++;
     LOG(LOG_DEBUG, "run %s/%s attempt %d -> worker %s", s->id, run, attempt, w->id);
@@ -415,7 +419,8 @@ static int next_point(struct controller *c, struct ctl_sweep *s, json_t **flat,
 static int assign_new(struct controller *c, struct ctl_sweep *s,
                       struct ctl_worker *w) {
     for (int tries = 0; tries < 1000; tries++) {
-        struct store_run_new n = {.sweep_id = s->id, .worker_id = w->id};
+        struct store_run_new n = {.sweep_id = s->id, .worker_id = w->id,
+                                  .wseq = w->received + 1};
         struct sbuf sb = SBUF_INIT;
         json_t *flat = NULL, *nested;
         char run[9];
@@ -436,7 +441,7 @@ static int assign_new(struct controller *c, struct ctl_sweep *s,
         n.now_ms = wall_ms();
         rc = store_run_create(c->store, c->token, &n);
         if (rc == STORE_OK)
-            rc = send_assignment(c, s, run, 1, n.params_json, w) > 0 ? 1 : 0;
+            rc = send_assignment(c, s, run, 1, n.params_json, w, n.wseq) > 0 ? 1 : 0;
         else if (rc == STORE_TAKEN)
             rc = 2; /* another leader's run holds it: next point */
         json_decref(flat);
@@ -448,10 +453,19 @@ static int assign_new(struct controller *c, struct ctl_sweep *s,
         }
         if (rc == 2)
             continue;
+        if (rc == STORE_FENCED)
+            c->fenced = 1;
         if (rc == STORE_NOT_RUNNING || rc == STORE_FENCED || rc < 0)
             return 0;
         return rc;
     }
+    return 0;
+}
+
+static int has_live_runs(const struct controller *c, const struct ctl_sweep *s) {
+    for (size_t i = 0; i < c->nruns; i++)
+        if (!strcmp(c->runs[i].sweep, s->id))
+            return 1;
     return 0;
 }
 
@@ -464,20 +478,23 @@ static int try_sweep(struct controller *c, struct ctl_sweep *s,
         return 0;
     if (!strcmp(s->state, "canceled"))
         return -1;
-    rc = store_run_reassign(c->store, c->token, s->id, w->id, wall_ms(), &run,
-                            &params, &attempt);
+    rc = store_run_reassign(c->store, c->token, s->id, w->id, wall_ms(),
+                            w->received + 1, &run, &params, &attempt);
     if (rc == STORE_OK) {
         c->stats.requeues++;
-        rc = send_assignment(c, s, run, attempt, params, w);
+        rc = send_assignment(c, s, run, attempt, params, w, w->received + 1);
         free(run);
         free(params);
         return rc > 0;
     }
+    if (rc == STORE_FENCED)
+        c->fenced = 1;
     if (rc != STORE_EMPTY)
         return 0;
-    if (strcmp(s->state, "running"))
-        return -1; /* finished: nothing requeued is waiting */
-    return assign_new(c, s, w);
+    rc = strcmp(s->state, "running") ? -1 : assign_new(c, s, w);
+    /* No new run; but a live run may still crash or be preempted and need
+     * this worker: it waits until none is left. */
+    return rc < 0 && has_live_runs(c, s) ? 0 : rc;
 }
 
 static void serve_worker(struct controller *c, struct ctl_worker *w) {
@@ -503,7 +520,7 @@ static void serve_worker(struct controller *c, struct ctl_worker *w) {
 }
 
 static void serve_idle(struct controller *c) {
-    for (size_t i = 0; i < c->nworkers && c->leader; i++) {
+    for (size_t i = 0; i < c->nworkers && !c->fenced; i++) {
         struct ctl_worker *w = &c->workers[i];
         if (w->idle && !w->outstanding)
             serve_worker(c, w);
@@ -567,27 +584,23 @@ static void on_worker(struct controller *c, const struct msg_worker_status *m) {
         w->idle = 0;
         return;
     }
-    if (m->received < w->sent && m->ts_ms <= w->assigned_at + ASSIGN_LOST_MS) {
-        /* Sent before our last assignment reached it (worker status and
-         * run events travel on different partitions): not a request. */
-        w->idle = 0;
-        return;
-    }
-    if (m->received < w->sent) /* the assignment never arrived */
-        w->sent = m->received;
-    if (w->outstanding && m->nrunning == 0 && m->ts_ms > w->assigned_at + ASSIGN_LOST_MS) {
-        struct ctl_run *r = NULL;
-        for (size_t i = 0; i < c->nruns && !r; i++)
-            if (!strcmp(c->runs[i].run, w->outstanding))
-                r = &c->runs[i];
-        if (r) {
-            LOG(LOG_WARN, "worker %s never started run %s: requeued", w->id, r->run);
-            store_run_crash(c->store, c->token, r->sweep, r->run, r->attempt,
-                            "assignment not received by the worker", now);
-            drop_run(c, r);
+    w->received = m->received;
+    for (size_t i = 0; i < c->nruns; i++) {
+        struct ctl_run *r = &c->runs[i];
+        if (strcmp(r->worker, w->id) || m->received >= r->wseq)
+            continue;
+        /* Sent before our assignment of r reached it (statuses and run
+         * events travel on different partitions): not a request. */
+        if (now - r->assigned_at <= ASSIGN_LOST_MS) {
+            w->idle = 0;
+            return;
         }
-        free(w->outstanding);
-        w->outstanding = NULL;
+        LOG(LOG_WARN, "worker %s never received run %s: requeued", w->id, r->run);
+        store_run_crash(c->store, c->token, r->sweep, r->run, r->attempt,
+                        "assignment not received by the worker", now);
+        c->stats.requeues++;
+        drop_run(c, r);
+        i--;
     }
     w->idle = m->nrunning == 0;
 }
@@ -596,8 +609,8 @@ static void on_life(struct controller *c, const struct msg_run_lifecycle *e) {
     struct ctl_run *r = find_run(c, e->r.sweep_id, e->r.run_id);
     int rc = store_apply_life(c->store, c->token, e);
 
-    if (rc == STORE_FENCED) {
-        c->leader = 0;
+    if (rc == STORE_FENCED || rc < 0) {
+        c->fenced = 1; /* not applied: must be read again */
         return;
     }
     if (rc == STORE_OK)
@@ -648,13 +661,15 @@ static void apply_metrics(struct controller *c) {
         if (results[i] == STORE_OK)
             c->stats.metrics_applied++;
         else if (results[i] == STORE_FENCED)
-            c->leader = 0;
+            c->fenced = 1;
         else
             c->stats.metrics_ignored++;
     }
-    if (rc)
+    if (rc) {
         LOG(LOG_ERROR, "applying %zu metric events: %s", c->nmetrics,
             store_errstr(c->store));
+        c->fenced = 1; /* not applied: their offsets must not be saved */
+    }
     for (size_t i = 0; i < c->nmetrics; i++)
         msg_release(&c->metrics[i]);
     c->nmetrics = 0;
@@ -754,8 +769,10 @@ static void save_offsets(struct controller *c) {
         keys[n] = c->offs[i].key;
         offs[n] = c->offs[i].next;
     }
-    if (store_offsets_save(c->store, c->token, keys, offs, n) == STORE_FENCED)
-        c->leader = 0;
+    if (c->fenced)
+        return; /* something read was not applied: it must be read again */
+    if (store_offsets_save(c->store, c->token, keys, offs, n) != STORE_OK)
+        c->fenced = 1;
     c->offs_dirty = 0;
 }
 
@@ -803,6 +820,7 @@ static void step_down(struct controller *c) {
 
     LOG(LOG_WARN, "lost the lease: standing by");
     c->leader = 0;
+    c->fenced = 0;
     forget_all(c);
     /* A fresh client: the old one still holds its partitions. */
     kafka_free(c->kafka);
@@ -822,6 +840,10 @@ static void try_lead(struct controller *c, int64_t now) {
     c->token = token;
     c->leader = 1;
     LOG(LOG_INFO, "leading, fencing token %lld", (long long)token);
+    {
+        const char *out = c->topics.names[TOPIC_ASSIGN];
+        kafka_prepare(c->kafka, &out, 1, 5000);
+    }
     refresh_sweeps(c);
     if (open_reader(c) < 0)
         step_down(c);
@@ -846,6 +868,29 @@ static void tick(struct controller *c, int64_t now) {
 
 /* ---- lifecycle ---- */
 
+/* Redis may come up after us: retry with backoff, but stop when asked. */
+static struct store *connect_store(struct controller *c, char *errstr,
+                                   size_t errstr_size) {
+    int delay = 100;
+
+    for (;;) {
+        struct store *s = store_connect(c->st->redis, 0, errstr, errstr_size);
+        struct pollfd p = {c->stop_fd, POLLIN, 0};
+        if (s) {
+            store_set_stop_fd(s, c->stop_fd);
+            store_set_retry(s, -1); /* from now on a lost Redis is waited for */
+            return s;
+        }
+        if (strstr(errstr, "WRONGPASS") || strstr(errstr, "NOAUTH") ||
+            strstr(errstr, "NOPERM"))
+            return NULL; /* wrong credentials do not get better by waiting */
+        LOG(LOG_WARN, "%s; retrying in %d ms", errstr, delay);
+        if (poll(&p, c->stop_fd >= 0, delay) > 0)
+            return NULL;
+        delay = delay * 2 > 2000 ? 2000 : delay * 2;
+    }
+}
+
 struct controller *controller_new(const struct controller_opts *o,
                                   char *errstr, size_t errstr_size) {
     struct controller *c = calloc(1, sizeof(*c));
@@ -867,7 +912,7 @@ struct controller *controller_new(const struct controller_opts *o,
     if (c->rng)
         gsl_rng_set(c->rng, seed);
     if (!c->rng || !(c->codec = codec_new(errstr, errstr_size)) ||
-        !(c->store = store_connect(o->st->redis, -1, errstr, errstr_size)) ||
+        !(c->store = connect_store(c, errstr, errstr_size)) ||
         !(c->kafka = open_kafka(o->st, errstr, errstr_size))) {
         controller_free(c);
         return NULL;
@@ -878,7 +923,7 @@ struct controller *controller_new(const struct controller_opts *o,
 void controller_free(struct controller *c) {
     if (!c)
         return;
-    if (c->leader) {
+    if (c->leader && !c->fenced) {
         save_offsets(c);
         store_lease_release(c->store, c->token);
     }
@@ -900,17 +945,23 @@ void controller_get_stats(const struct controller *c,
     *s = c->stats;
 }
 
+/* At most DRAIN_MAX messages, so a backlog never keeps the lease from
+ * being extended (tick() runs between drains). */
+#define DRAIN_MAX 4096
+
 static void drain(struct controller *c) {
     struct kmsg msgs[256];
-    size_t n;
+    size_t n, total = 0;
 
     do {
         n = kafka_consume(c->kafka, msgs, 256, 0);
-        for (size_t i = 0; i < n && c->leader; i++)
+        for (size_t i = 0; i < n && !c->fenced; i++)
             handle(c, &msgs[i]);
         kafka_msgs_release(msgs, n);
-    } while (n == 256 && c->leader);
-    apply_metrics(c);
+        total += n;
+    } while (n == 256 && !c->fenced && total < DRAIN_MAX);
+    if (!c->fenced)
+        apply_metrics(c);
 }
 
 static int stop_requested(struct controller *c, volatile sig_atomic_t *stop) {
@@ -941,13 +992,15 @@ int controller_run(struct controller *c, volatile sig_atomic_t *stop) {
                  wait < 0 ? 0 : (wait > TICK_MS ? TICK_MS : wait));
         }
         drain(c);
-        if (c->leader)
+        if (!c->fenced)
             serve_idle(c);
         now = wall_ms();
-        if (c->leader && now >= next_tick) {
+        if (!c->fenced && now >= next_tick) {
             next_tick = now + TICK_MS;
             tick(c, now);
         }
+        if (c->fenced) /* what was refused is read again after re-leading */
+            step_down(c);
     }
     return 0;
 }

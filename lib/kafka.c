@@ -725,3 +725,24 @@ void kafka_poll(struct kafka *k, int timeout_ms) {
 void kafka_get_stats(const struct kafka *k, struct kafka_stats *s) {
     *s = k->st;
 }
+
+int kafka_prepare(struct kafka *k, const char *const *topics, size_t n,
+                  int timeout_ms) {
+    int64_t deadline = now_ms() + timeout_ms;
+    int rc = 0;
+
+    /* A topic the producer has no metadata for holds its first message
+     * until a metadata refresh (about 1 s with librdkafka 2.0.2): ask now. */
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_topic_t *t = rd_kafka_topic_new(k->prod, topics[i], NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        if (!t)
+            return SWEEP_EIO;
+        if (rd_kafka_metadata(k->prod, 0, t, &md, ms_left(deadline)) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            rc = SWEEP_EIO;
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(t);
+    }
+    return rc;
+}

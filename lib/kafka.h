@@ -59,6 +59,12 @@ void kafka_free(struct kafka *k);
  * reports for a while. */
 int kafka_produce(struct kafka *k, const char *topic, const char *key,
                   const void *val, size_t len);
+/* Fetches the producer's metadata for the topics it will write, so the
+ * first message to each is not held for a metadata refresh (about 1 s).
+ * Returns 0 or SWEEP_EIO (harmless: the first message is just slower). */
+int kafka_prepare(struct kafka *k, const char *const *topics, size_t n,
+                  int timeout_ms);
+
 /* Waits until every queued message is delivered or timeout_ms passes;
  * returns 0 or SWEEP_EIO. */
 int kafka_flush(struct kafka *k, int timeout_ms);

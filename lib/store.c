@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <hiredis.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ struct store {
     char pass[256];
     int db;
     int retry_ms;
+    int stop_fd;
     char sha[S__COUNT][41];
     char err[512];
 };
@@ -193,11 +195,18 @@ static int reconnect(struct store *s) {
             LOG(LOG_INFO, "reconnected to redis at %s:%d", s->host, s->port);
             return 0;
         }
+        /* Wrong credentials do not get better by waiting. */
+        if (strstr(s->err, "WRONGPASS") || strstr(s->err, "NOAUTH") ||
+            strstr(s->err, "invalid password") || strstr(s->err, "NOPERM"))
+            return SWEEP_EIO;
         if (s->retry_ms >= 0 && now_ms() + delay > deadline)
             return SWEEP_EIO;
         LOG(LOG_WARN, "%s; retrying in %d ms", s->err, delay);
-        nanosleep(&(struct timespec){delay / 1000, (delay % 1000) * 1000000L},
-                  NULL);
+        {
+            struct pollfd p = {s->stop_fd, POLLIN, 0};
+            if (poll(&p, s->stop_fd >= 0, delay) > 0)
+                return SWEEP_EIO; /* asked to stop */
+        }
         delay = delay * 2 > 2000 ? 2000 : delay * 2;
     }
 }
@@ -246,6 +255,7 @@ struct store *store_connect(const char *url, int retry_ms, char *errstr,
         return NULL;
     }
     s->retry_ms = retry_ms;
+    s->stop_fd = -1;
     if (parse_url(s, url) < 0 || (connect_once(s) < 0 && reconnect(s) < 0)) {
         snprintf(errstr, errstr_size, "%s", s->err);
         store_free(s);
@@ -253,6 +263,9 @@ struct store *store_connect(const char *url, int retry_ms, char *errstr,
     }
     return s;
 }
+
+void store_set_stop_fd(struct store *s, int fd) { s->stop_fd = fd; }
+void store_set_retry(struct store *s, int retry_ms) { s->retry_ms = retry_ms; }
 
 void store_free(struct store *s) {
     if (!s)
@@ -507,6 +520,7 @@ static json_t *read_runs(struct store *s, const char *sweep_id,
             move_int(o, "exit_code");
             move_int(o, "signal");
             move_int(o, "grid_index");
+            move_int(o, "wseq");
             json_object_del(o, "last_seq");
             json_array_append_new(out, o);
         } else {
@@ -605,22 +619,23 @@ json_t *store_offsets_load(struct store *s) {
 
 int store_run_create(struct store *s, int64_t token,
                      const struct store_run_new *n) {
-    char tok[24], gi[24], now[24];
+    char tok[24], gi[24], now[24], ws[24];
     const char *args[] = {I64(tok, token), n->sweep_id, n->run_id,
                           n->params_json, I64(gi, n->grid_index),
-                          n->worker_id, I64(now, n->now_ms)};
+                          n->worker_id, I64(now, n->now_ms), I64(ws, n->wseq)};
     long long res;
-    int rc = eval_int(s, S_RUN_CREATE, 7, args, &res);
+    int rc = eval_int(s, S_RUN_CREATE, 8, args, &res);
 
     return rc ? rc : (int)res;
 }
 
 int store_run_reassign(struct store *s, int64_t token, const char *sweep_id,
-                       const char *worker_id, int64_t now, char **run_id,
-                       char **params_json, int *attempt) {
-    char tok[24], nowb[24];
-    const char *args[] = {I64(tok, token), sweep_id, worker_id, I64(nowb, now)};
-    redisReply *r = eval(s, S_RUN_REASSIGN, 4, args);
+                       const char *worker_id, int64_t now, int64_t wseq,
+                       char **run_id, char **params_json, int *attempt) {
+    char tok[24], nowb[24], ws[24];
+    const char *args[] = {I64(tok, token), sweep_id, worker_id, I64(nowb, now),
+                          I64(ws, wseq)};
+    redisReply *r = eval(s, S_RUN_REASSIGN, 5, args);
     int rc;
 
     if (!r)

@@ -39,6 +39,12 @@ enum store_result {
 struct store *store_connect(const char *url, int retry_ms, char *errstr,
                             size_t errstr_size);
 void store_free(struct store *s);
+/* While retrying a lost connection, give up (SWEEP_EIO) as soon as fd is
+ * readable: a signalfd, so a stop request is not held up by a dead Redis.
+ * -1: never. */
+void store_set_stop_fd(struct store *s, int fd);
+/* Changes the retry budget of later calls (-1: forever). */
+void store_set_retry(struct store *s, int retry_ms);
 /* The last error message (static until the next call). */
 const char *store_errstr(const struct store *s);
 
@@ -69,7 +75,8 @@ int store_sweep_control(struct store *s, const char *id,
 json_t *store_sweep_get(struct store *s, const char *id);
 /* Ids of every sweep, oldest first (new reference). */
 json_t *store_sweep_ids(struct store *s);
-/* Ids of sweeps whose state is running or paused (new reference). */
+/* Ids of sweeps whose state is running, paused or finished (a finished
+ * sweep may still have runs to requeue) (new reference). */
 json_t *store_active_sweeps(struct store *s);
 
 /* Runs of a sweep in creation order, each {id, params, state, attempt,
@@ -103,6 +110,7 @@ struct store_run_new {
     int64_t grid_index;   /* -1 when not a grid point */
     const char *worker_id;
     int64_t now_ms;
+    int64_t wseq;         /* the worker's assignment count once it has this */
 };
 /* Creates a run, pending on worker_id with attempt 1, unless the sweep is
  * not running, run_cap is reached, or the grid point is taken. */
@@ -113,8 +121,8 @@ int store_run_create(struct store *s, int64_t token,
  * attempt + 1. STORE_OK and *run_id, *params_json (caller frees), *attempt;
  * STORE_EMPTY when none waits. */
 int store_run_reassign(struct store *s, int64_t token, const char *sweep_id,
-                       const char *worker_id, int64_t now_ms, char **run_id,
-                       char **params_json, int *attempt);
+                       const char *worker_id, int64_t now_ms, int64_t wseq,
+                       char **run_id, char **params_json, int *attempt);
 
 /* Applies a lifecycle event. A preempted run is requeued at once. A
  * "crashed" decision of the controller uses LC_* = -1 through

@@ -84,17 +84,18 @@
     "end\n"                                                                \
     "return 0\n"
 
-/* ARGV: token, sweep, run, params, grid_index, worker, now */
+/* ARGV: token, sweep, run, params, grid_index, worker, now, wseq (the
+ * worker's assignment count once it has this one) */
 #define LUA_RUN_CREATE                                                     \
     "if fenced(ARGV[1]) then return 2 end\n"                               \
     "local sk = 'sw:s:' .. ARGV[2]\n"                                      \
-    "if redis.call('HGET', sk, 'state') ~= 'running' then return 5 end\n"  \
     "local cap = tonumber(redis.call('HGET', sk, 'run_cap') or '0')\n"     \
     "local made = tonumber(redis.call('HGET', sk, 'runs_created') or '0')\n" \
     "if cap > 0 and made >= cap then\n"                                    \
     "  finish(sk, 'run_cap reached', ARGV[7])\n"                           \
     "  return 4\n"                                                         \
     "end\n"                                                                \
+    "if redis.call('HGET', sk, 'state') ~= 'running' then return 5 end\n"                                                                \
     "local gi = tonumber(ARGV[5])\n"                                       \
     "if gi >= 0 and redis.call('SETBIT', sk .. ':grid', gi, 1) == 1 then\n" \
     "  return 3\n"                                                         \
@@ -104,15 +105,16 @@
     "redis.call('HSET', rk, 'id', ARGV[3], 'params', ARGV[4],\n"           \
     "  'attempt', 1, 'worker', ARGV[6], 'created_at', ARGV[7],\n"          \
     "  'assigned_at', ARGV[7], 'grid_index', ARGV[5], 'steps', 0,\n"       \
-    "  'last_seq', -1)\n"                                                  \
+    "  'last_seq', -1, 'wseq', ARGV[8])\n"                                 \
     "setstate(sk, rk, 'pending')\n"                                        \
     "redis.call('ZADD', sk .. ':runs', made, ARGV[3])\n"                   \
     "redis.call('SADD', sk .. ':live', ARGV[3])\n"                         \
     "if cap > 0 and made >= cap then finish(sk, 'run_cap reached', ARGV[7]) end\n" \
     "return 0\n"
 
-/* ARGV: token, sweep, worker, now. Returns {0, run, params, attempt},
- * {2}, {5} or {6}. */
+/* ARGV: token, sweep, worker, now, wseq. Returns {0, run, params,
+ * attempt}, {2}, {5} or {6}. The run starts over: the history, summary
+ * and reason of the attempt before are dropped. */
 #define LUA_RUN_REASSIGN                                                   \
     "if fenced(ARGV[1]) then return {2} end\n"                             \
     "local sk = 'sw:s:' .. ARGV[2]\n"                                      \
@@ -123,9 +125,10 @@
     "local rk = 'sw:r:' .. ARGV[2] .. ':' .. run\n"                        \
     "local att = redis.call('HINCRBY', rk, 'attempt', 1)\n"                \
     "redis.call('HSET', rk, 'worker', ARGV[3], 'assigned_at', ARGV[4],\n"  \
-    "  'last_seq', -1)\n"                                                  \
+    "  'last_seq', -1, 'steps', 0, 'wseq', ARGV[5])\n"                     \
     "redis.call('HDEL', rk, 'started_at', 'ended_at', 'heartbeat_at',\n"   \
-    "  'exit_code', 'signal')\n"                                           \
+    "  'exit_code', 'signal', 'reason')\n"                                  \
+    "redis.call('DEL', rk .. ':hist', rk .. ':sum')\n"                                           \
     "setstate(sk, rk, 'pending')\n"                                        \
     "redis.call('SADD', sk .. ':live', run)\n"                             \
     "return {0, run, redis.call('HGET', rk, 'params'), att}\n"

@@ -407,6 +407,7 @@ static void run_ended(struct worker *w, int wstatus) {
     const char *reason = r->stop_reason;
     char why[64];
 
+    w->idle_since = mono_us(); /* dispatch latency counts our own flush too */
     proc_exited(r->proc, wstatus);
     /* What the run left behind in its group must not outlive it. */
     proc_kill(r->proc, SIGKILL);
@@ -447,7 +448,6 @@ static void run_ended(struct worker *w, int wstatus) {
     else if (w->o.count > 0 && w->runs_done >= w->o.count)
         w->done = 1;
     w->next_status = 0; /* ask for the next run at once */
-    w->idle_since = mono_us();
 }
 
 static void reap(struct worker *w) {
@@ -519,6 +519,7 @@ static void read_kafka(struct worker *w) {
             struct msg m = {0};
             if (codec_decode(w->codec, msgs[i].payload, msgs[i].len, &m, err,
                              sizeof(err)) < 0) {
+                w->malformed++;
                 LOG(LOG_WARN, "skipping malformed message at %s [%d] offset %lld: %s",
                     msgs[i].topic, (int)msgs[i].partition,
                     (long long)msgs[i].offset, err);
@@ -620,6 +621,10 @@ struct worker *worker_new(const struct worker_opts *o, char *errstr,
         !(w->kafka = kafka_new(&ko, errstr, errstr_size)) ||
         kafka_read(w->kafka, &topic, 1, KAFKA_FROM_END, 15000, errstr, errstr_size))
         goto fail;
+    {
+        const char *out[] = {w->topics.names[TOPIC_EVENTS], w->topics.names[TOPIC_METRICS]};
+        kafka_prepare(w->kafka, out, 2, 5000);
+    }
     w->started_ms = wall_ms();
     w->idle_since = mono_us();
     if (getenv("SWEEP_WORKER_STATS") && *getenv("SWEEP_WORKER_STATS")) {

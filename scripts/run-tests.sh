@@ -51,7 +51,7 @@ for t in "$O"/tests/test_*; do
     [ -x "$t" ] || continue
     run_one "$(basename "$t")" "$t"
 done
-for t in tests/integration/*.sh; do
+for t in tests/integration/test_*.sh; do
     [ -f "$t" ] || continue
     run_one "$(basename "$t" .sh)" sh "$t"
 done
