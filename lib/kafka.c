@@ -527,9 +527,17 @@ static int add_topic(struct kafka *k, rd_kafka_topic_partition_list_t *add,
         rd_kafka_topic_partition_t *s =
             k->seeks ? rd_kafka_topic_partition_list_find(k->seeks, topic, p)
                      : NULL;
+        int64_t off = s ? s->offset : from, lo, hi;
 
-        rd_kafka_topic_partition_list_add(add, topic, p)->offset =
-            s ? s->offset : from;
+        /* "The end" must be the end now, not when the first fetch happens
+         * to resolve it: a worker asks for work right after this returns,
+         * and the answer must not land before its starting point. */
+        if (off == KAFKA_FROM_END &&
+            rd_kafka_query_watermark_offsets(k->cons, topic, p, &lo, &hi,
+                                             ms_left(deadline) + 1000) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR)
+            off = hi;
+        rd_kafka_topic_partition_list_add(add, topic, p)->offset = off;
     }
     return 0;
 }

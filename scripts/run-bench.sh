@@ -30,3 +30,15 @@ if [ -n "$failed" ]; then
     echo "failing:$failed"
     exit 1
 fi
+
+# == bench_runtime: dispatch, metric ingest and memory of the distributed
+# runtime (issue 3), each on a private broker/redis/controller/workers
+# stack, each against a baseline measured in the same run. Takes a few
+# minutes (10,000 runs for the memory table).
+echo "== bench_runtime"
+SWEEP_BIN=$(cd "${BINDIR:-bin}" && pwd) O=$O sh tests/bench/bench_runtime.sh
+rc=$?
+if [ "$rc" -ne 0 ]; then
+    echo "!! bench_runtime failed (exit $rc)"
+    exit 1
+fi
