@@ -615,6 +615,12 @@ static void on_life(struct controller *c, const struct msg_run_lifecycle *e) {
     }
     if (rc == STORE_OK)
         c->stats.events_applied++;
+    {
+        /* A busy worker sends no status: its runs' events show it alive. */
+        struct ctl_worker *ew = find_worker(c, e->r.worker_id);
+        if (ew)
+            ew->last_seen = wall_ms();
+    }
     if ((!r || r->attempt != e->r.attempt) &&
         (e->event == LC_STARTED || e->event == LC_HEARTBEAT) && rc == STORE_IGNORED) {
         /* An attempt that is no longer the run's: it runs twice otherwise. */

@@ -19,6 +19,7 @@
 #include "sbuf.h"
 #include "store_lua.h"
 #include "sweep.h"
+#include "value.h"
 
 enum script_id {
     S_SWEEP_CREATE, S_SWEEP_CONTROL, S_LEASE_ACQUIRE, S_LEASE_EXTEND,
@@ -737,9 +738,10 @@ static char *metric_json(const struct msg_metric_event *e) {
     for (size_t i = 0; i < e->n; i++) {
         json_t *name = json_string(e->names[i]);
         char *q = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
-        if (isfinite(e->values[i]))
-            sbuf_addf(&sb, ", %s: %.17g", q ? q : "\"?\"", e->values[i]);
-        else
+        if (isfinite(e->values[i])) { /* shortest form that reads back */
+            sbuf_addf(&sb, ", %s: ", q ? q : "\"?\"");
+            value_format_float(&sb, e->values[i]);
+        } else
             sbuf_addf(&sb, ", %s: null", q ? q : "\"?\"");
         free(q);
         json_decref(name);
