@@ -955,7 +955,9 @@ void controller_get_stats(const struct controller *c,
  * being extended (tick() runs between drains). */
 #define DRAIN_MAX 4096
 
-static void drain(struct controller *c) {
+/* Returns 1 when it stopped at DRAIN_MAX: more is waiting, and the fd
+ * will not wake us for it. */
+static int drain(struct controller *c) {
     struct kmsg msgs[256];
     size_t n, total = 0;
 
@@ -968,6 +970,7 @@ static void drain(struct controller *c) {
     } while (n == 256 && !c->fenced && total < DRAIN_MAX);
     if (!c->fenced)
         apply_metrics(c);
+    return n == 256;
 }
 
 static int stop_requested(struct controller *c, volatile sig_atomic_t *stop) {
@@ -978,6 +981,7 @@ static int stop_requested(struct controller *c, volatile sig_atomic_t *stop) {
 
 int controller_run(struct controller *c, volatile sig_atomic_t *stop) {
     int64_t next_tick = 0;
+    int more = 0;
 
     while (!stop_requested(c, stop)) {
         int64_t now = wall_ms();
@@ -993,11 +997,11 @@ int controller_run(struct controller *c, volatile sig_atomic_t *stop) {
         {
             struct pollfd p[2] = {{kafka_fd(c->kafka), POLLIN, 0},
                                   {c->stop_fd, POLLIN, 0}};
-            int wait = (int)(next_tick - now);
+            int wait = more ? 0 : (int)(next_tick - now);
             poll(p, c->stop_fd >= 0 ? 2 : 1,
                  wait < 0 ? 0 : (wait > TICK_MS ? TICK_MS : wait));
         }
-        drain(c);
+        more = drain(c);
         if (!c->fenced)
             serve_idle(c);
         now = wall_ms();
