@@ -334,8 +334,8 @@ static int watch(struct local *L, struct store *s, const char *id) {
         if (poll(&p, 1, 500) > 0) {
             struct signalfd_siginfo si;
             if (read(L->sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD) {
-                fprintf(stderr, "\nsweep local: stopping (signal %d)\n", (int)si.ssi_signo);
-                return 130;
+                fprintf(stderr, "\nsweep local: stopping (%s)\n", strsignal((int)si.ssi_signo));
+                return 128 + (int)si.ssi_signo; /* as a shell reports it */
             }
         }
         reap_children(L);
