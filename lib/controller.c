@@ -874,6 +874,24 @@ static void tick(struct controller *c, int64_t now) {
 
 /* ---- lifecycle ---- */
 
+/* On a real cluster the topics may not exist yet: create the missing ones
+ * (Admin API). The embedded broker has them from `sweep broker`. */
+static void ensure_topics(struct controller *c) {
+    const char *all[TOPIC__COUNT], *missing[TOPIC__COUNT];
+    char err[512];
+    size_t n;
+
+    for (int i = 0; i < TOPIC__COUNT; i++)
+        all[i] = c->topics.names[i];
+    n = kafka_missing_topics(c->kafka, all, TOPIC__COUNT, missing, 10000);
+    if (n == 0)
+        return;
+    LOG(LOG_INFO, "creating %zu missing topic%s (%s...)", n, n == 1 ? "" : "s", missing[0]);
+    if (kafka_ensure_topics(c->kafka, missing, n, TOPIC_PARTITIONS_DEFAULT, 10000, err,
+                            sizeof(err)) < 0)
+        LOG(LOG_WARN, "%s; create the topics, or enable auto-creation", err);
+}
+
 /* Redis may come up after us: retry with backoff, but stop when asked. */
 static struct store *connect_store(struct controller *c, char *errstr,
                                    size_t errstr_size) {
@@ -923,6 +941,7 @@ struct controller *controller_new(const struct controller_opts *o,
         controller_free(c);
         return NULL;
     }
+    ensure_topics(c);
     return c;
 }
 

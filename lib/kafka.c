@@ -754,3 +754,26 @@ int kafka_prepare(struct kafka *k, const char *const *topics, size_t n,
     }
     return rc;
 }
+
+size_t kafka_missing_topics(struct kafka *k, const char *const *topics, size_t n,
+                            const char **missing, int timeout_ms) {
+    const struct rd_kafka_metadata *md = NULL;
+    size_t m = 0;
+
+    /* all_topics=1 lists what exists without asking the broker to create
+     * anything. An error means we cannot tell: report none missing. */
+    if (rd_kafka_metadata(k->prod, 1, NULL, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int found = 0;
+        for (int t = 0; t < md->topic_cnt && !found; t++)
+            found = !strcmp(md->topics[t].topic, topics[i]) && !md->topics[t].err;
+        if (!found)
+            missing[m++] = topics[i];
+    }
+    rd_kafka_metadata_destroy(md);
+    return m;
+}

@@ -77,6 +77,12 @@ int kafka_ensure_topics(struct kafka *k, const char *const *topics, size_t n,
                         int partitions, int timeout_ms, char *errstr,
                         size_t errstr_size);
 
+/* Which of the topics the cluster does not have (listed without creating
+ * anything): their names go to missing[] (borrowed from topics); returns
+ * how many. 0 also when the cluster could not be asked. */
+size_t kafka_missing_topics(struct kafka *k, const char *const *topics, size_t n,
+                            const char **missing, int timeout_ms);
+
 /* Starts reading every partition of the topics, from `from`
  * (KAFKA_FROM_END or KAFKA_FROM_BEGINNING) unless kafka_seek() set a
  * position for a partition before. Waits up to timeout_ms for the topics'
