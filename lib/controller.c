@@ -393,8 +393,21 @@ static int send_assignment(struct controller *c, struct ctl_sweep *s,
 }
 
 /* The next new run of the method: *flat params and *grid_index. */
+/* The sweep's runs with their histories, as the offline verbs read them. */
+static struct runs *load_prior(struct controller *c, struct ctl_sweep *s) {
+    json_t *arr = store_runs(c->store, s->id, 1);
+    struct runs *r = NULL;
+    char err[256];
+
+    if (arr && runs_from_json(arr, &r, err, sizeof(err)))
+        LOG(LOG_ERROR, "sweep '%s': its runs do not read back: %s", s->id, err);
+    json_decref(arr);
+    return r;
+}
+
 static int next_point(struct controller *c, struct ctl_sweep *s, json_t **flat,
                       int64_t *grid_index) {
+    struct runs *prior;
     char err[256];
     json_t *out;
     long n;
@@ -406,7 +419,10 @@ static int next_point(struct controller *c, struct ctl_sweep *s, json_t **flat,
         return *flat ? 0 : SWEEP_EEXHAUSTED;
     }
     out = json_array();
-    n = out ? search_suggest(s->cfg, NULL, 1, c->rng, out, err, sizeof(err)) : SWEEP_ENOMEM;
+    /* A model-based method sees every run so far, as late as possible. */
+    prior = s->cfg->method == METHOD_BAYES ? load_prior(c, s) : NULL;
+    n = out ? search_suggest(s->cfg, prior, 1, c->rng, out, err, sizeof(err)) : SWEEP_ENOMEM;
+    runs_free(prior);
     if (n == 1)
         *flat = json_incref(json_array_get(out, 0));
     else if (n < 0 && !s->warned++)
@@ -427,7 +443,8 @@ static int assign_new(struct controller *c, struct ctl_sweep *s,
         int rc = next_point(c, s, &flat, &n.grid_index);
 
         if (rc == SWEEP_EEXHAUSTED) {
-            store_sweep_finish(c->store, c->token, s->id, "grid exhausted", wall_ms());
+            store_sweep_finish(c->store, c->token, s->id,
+                               s->grid ? "grid exhausted" : "no more runs", wall_ms());
             snprintf(s->state, sizeof(s->state), "finished");
             return -1;
         }
