@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "bayes.h"
 #include "grid.h"
 #include "space.h"
 #include "sweep.h"
@@ -88,7 +89,7 @@ long search_suggest(const struct sweep_config *cfg, const struct runs *prior,
         return suggest_random(cfg, count, rng, out, errstr,
                               errstr_size);
     case METHOD_BAYES:
-        break;
+        return bayes_suggest(cfg, prior, count, rng, out, errstr, errstr_size);
     }
     snprintf(errstr, errstr_size,
              "method %s cannot suggest runs offline in this version",

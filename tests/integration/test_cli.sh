@@ -684,11 +684,32 @@ for e in data:
 '
 fi
 
-run "$SWEEP" plan config/bayes-hyperband.yaml --json
-if [ "$rc" -eq 2 ] && grep -q "bayes" "$tmp/err"; then
-    ok "bayes cannot be planned offline yet: exit 2 with a message"
+cat >"$tmp/bayes.yaml" <<'EOF2'
+method: bayes
+metric: {name: loss, goal: minimize}
+parameters:
+  x: {min: 0.0, max: 1.0}
+  opt:
+    parameters:
+      k: {min: 1, max: 8}
+EOF2
+cat >"$tmp/bayes-runs.json" <<'EOF2'
+[{"name": "a", "state": "finished", "params": {"x": 0.0, "opt": {"k": 1}}, "history": [{"loss": 0.09}]},
+ {"name": "b", "state": "finished", "params": {"x": 1.0, "opt": {"k": 8}}, "history": [{"loss": 0.49}]},
+ {"name": "c", "state": "running", "params": {"x": 0.5, "opt": {"k": 4}}, "history": []}]
+EOF2
+run "$SWEEP" plan "$tmp/bayes.yaml" --runs "$tmp/bayes-runs.json" --count 3 --seed 5 --json
+if [ "$rc" -eq 0 ] && $PY -c '
+import json, sys
+runs = json.load(open(sys.argv[1]))
+assert len(runs) == 3, runs
+pts = [(r["params"]["x"], r["params"]["opt"]["k"]) for r in runs]
+assert all(0 <= x <= 1 and type(k) is int and 1 <= k <= 8 for x, k in pts), pts
+assert len(set(pts)) == 3, pts
+' "$tmp/out" 2>"$tmp/py.err"; then
+    ok "bayes plans 3 distinct runs in bounds, nested, given prior runs"
 else
-    notok "bayes cannot be planned offline yet: exit 2 with a message"
+    notok "bayes plans 3 distinct runs in bounds, nested, given prior runs" "$tmp/py.err"
 fi
 
 # ---- commands: ${args} with nested maps, ${envvar:NAME} ------------------------

@@ -1,0 +1,713 @@
+/*
+ * gp.c - Gaussian process regression for the bayes search (see gp.h).
+ *
+ * Everything runs in standardised output units; gp_predict() maps back.
+ * Cholesky failures are retried with growing jitter; GSL never aborts
+ * here because every return is checked and gsl_set_error_handler_off()
+ * is the programs' job.
+ */
+#include "gp.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_math.h>
+#include <gsl/gsl_multimin.h>
+#include <gsl/gsl_qrng.h>
+#include <gsl/gsl_randist.h>
+
+#include "sweep.h"
+
+#define GP_SQRT5 2.23606797749978969641
+
+/* Box for theta (logs) and the weak priors' centres and widths. The
+ * inputs live in [0,1], so length scales between 0.01 and 20 cover
+ * "wiggles at 1% of the range" to "irrelevant"; the outputs are
+ * standardised, so sf2 near 1 and noise well below it. */
+#define GP_LOG_L_LO (-4.6) /* 0.01 */
+#define GP_LOG_L_HI 3.0    /* 20 */
+#define GP_LOG_SF_LO (-3.0)
+#define GP_LOG_SF_HI 3.0
+#define GP_LOG_SN_LO (-13.8) /* 1e-6 */
+#define GP_LOG_SN_HI 0.0
+#define GP_PRIOR_L_MU (-1.0) /* l ~ 0.37 */
+#define GP_PRIOR_L_SD 1.5
+#define GP_PRIOR_SF_MU 0.0
+#define GP_PRIOR_SF_SD 1.5
+#define GP_PRIOR_SN_MU (-6.9) /* 1e-3 */
+#define GP_PRIOR_SN_SD 3.0
+#define GP_PENALTY 100.0 /* outside the box, per unit squared */
+#define GP_JITTER_TRIES 6
+#define GP_EXACT 1e-8 /* noise of exact points, relative to sf2 */
+
+struct gp {
+    size_t d, n, cap;
+    double *theta; /* d + 2 logs */
+    double *X;     /* n x d */
+    double *y;     /* standardised */
+    double ymean, ystd;
+    int fitted;        /* standardisation set by a gp_fit() */
+    int ready;         /* L and alpha match X, y, theta */
+    size_t nexact;     /* the last nexact points are noise-free */
+    gsl_matrix *L;     /* cap x cap; the top-left n x n is used */
+    gsl_vector *alpha; /* K^-1 y */
+    double *kbuf;      /* n: k(x, X) for predictions */
+};
+
+struct gp *gp_new(size_t d) {
+    struct gp *gp;
+
+    if (d == 0)
+        return NULL;
+    gp = calloc(1, sizeof(*gp));
+    if (!gp)
+        return NULL;
+    gp->d = d;
+    gp->theta = malloc((d + 2) * sizeof(double));
+    if (!gp->theta) {
+        free(gp);
+        return NULL;
+    }
+    for (size_t k = 0; k < d; k++)
+        gp->theta[k] = GP_PRIOR_L_MU;
+    gp->theta[d] = GP_PRIOR_SF_MU;
+    gp->theta[d + 1] = GP_PRIOR_SN_MU;
+    gp->ymean = 0;
+    gp->ystd = 1;
+    return gp;
+}
+
+static void gp_release_data(struct gp *gp) {
+    free(gp->X);
+    free(gp->y);
+    free(gp->kbuf);
+    if (gp->L)
+        gsl_matrix_free(gp->L);
+    if (gp->alpha)
+        gsl_vector_free(gp->alpha);
+    gp->X = gp->y = gp->kbuf = NULL;
+    gp->L = NULL;
+    gp->alpha = NULL;
+    gp->n = gp->cap = 0;
+    gp->ready = 0;
+}
+
+void gp_free(struct gp *gp) {
+    if (!gp)
+        return;
+    gp_release_data(gp);
+    free(gp->theta);
+    free(gp);
+}
+
+size_t gp_nparams(const struct gp *gp) {
+    return gp->d + 2;
+}
+
+void gp_get_theta(const struct gp *gp, double *theta) {
+    memcpy(theta, gp->theta, (gp->d + 2) * sizeof(double));
+}
+
+void gp_set_theta(struct gp *gp, const double *theta) {
+    memcpy(gp->theta, theta, (gp->d + 2) * sizeof(double));
+    gp->ready = 0;
+}
+
+/* ---- kernel ---- */
+
+/* il: the d inverse length scales, sf2 the signal variance; computed
+ * once per matrix by the callers, since exp() per pair dominated. */
+static double gp_kernel_theta(size_t d, const double *il, double sf2,
+                              const double *a, const double *b, double *grad) {
+    double r2 = 0, r, e, k;
+
+    for (size_t j = 0; j < d; j++) {
+        double t = (a[j] - b[j]) * il[j];
+        r2 += t * t;
+        if (grad)
+            grad[j] = t * t;
+    }
+    r = sqrt(r2);
+    e = exp(-GP_SQRT5 * r);
+    k = sf2 * (1 + GP_SQRT5 * r + 5.0 / 3.0 * r2) * e;
+    if (grad) {
+        /* dk/dlog l_j = sf2 * 5/3 (1 + sqrt5 r) e^{-sqrt5 r} (dx_j/l_j)^2 */
+        double c = sf2 * 5.0 / 3.0 * (1 + GP_SQRT5 * r) * e;
+        for (size_t j = 0; j < d; j++)
+            grad[j] *= c;
+        grad[d] = k;
+    }
+    return k;
+}
+
+static void gp_inv_l(size_t d, const double *theta, double *il) {
+    for (size_t j = 0; j < d; j++)
+        il[j] = exp(-theta[j]);
+}
+
+double gp_kernel(const struct gp *gp, const double *a, const double *b,
+                 double *grad) {
+    double il[gp->d];
+
+    gp_inv_l(gp->d, gp->theta, il);
+    return gp_kernel_theta(gp->d, il, exp(gp->theta[gp->d]), a, b, grad);
+}
+
+/* ---- factorisation ---- */
+
+static int gp_reserve(struct gp *gp, size_t n) {
+    if (n <= gp->cap)
+        return 0;
+    gp_release_data(gp);
+    gp->X = malloc(n * gp->d * sizeof(double));
+    gp->y = malloc(n * sizeof(double));
+    gp->kbuf = malloc(n * sizeof(double));
+    gp->L = gsl_matrix_alloc(n, n);
+    gp->alpha = gsl_vector_alloc(n);
+    if (!gp->X || !gp->y || !gp->kbuf || !gp->L || !gp->alpha) {
+        gp_release_data(gp);
+        return SWEEP_ENOMEM;
+    }
+    gp->cap = n;
+    return 0;
+}
+
+/* L = chol(K(theta) + sn2 I) of the stored X in the n x n view *Lv,
+ * retrying with more jitter when K is numerically not positive definite;
+ * then alpha = K^-1 y. */
+static int gp_factor(struct gp *gp, const double *theta, gsl_matrix_view *Lv,
+                     gsl_vector_view *av) {
+    size_t n = gp->n, d = gp->d;
+    double sn2 = exp(theta[d + 1]), sf2 = exp(theta[d]), jitter = 0, il[d];
+    gsl_vector_view yv;
+
+    gp_inv_l(d, theta, il);
+    *Lv = gsl_matrix_submatrix(gp->L, 0, 0, n, n);
+    *av = gsl_vector_subvector(gp->alpha, 0, n);
+    for (int t = 0; t < GP_JITTER_TRIES; t++) {
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j <= i; j++) {
+                double k = gp_kernel_theta(d, il, sf2, gp->X + i * d,
+                                           gp->X + j * d, NULL);
+                gsl_matrix_set(&Lv->matrix, i, j, k);
+                gsl_matrix_set(&Lv->matrix, j, i, k);
+            }
+            *gsl_matrix_ptr(&Lv->matrix, i, i) +=
+                (i + gp->nexact >= n ? fmin(sn2, GP_EXACT * exp(theta[d]))
+                                     : sn2) +
+                jitter;
+        }
+        if (gsl_linalg_cholesky_decomp1(&Lv->matrix) == GSL_SUCCESS) {
+            yv = gsl_vector_view_array(gp->y, n);
+            if (gsl_linalg_cholesky_solve(&Lv->matrix, &yv.vector,
+                                          &av->vector) != GSL_SUCCESS)
+                return SWEEP_EINVAL;
+            return 0;
+        }
+        jitter = jitter ? jitter * 100 : 1e-10 * exp(theta[d]);
+    }
+    return SWEEP_EINVAL;
+}
+
+static int gp_store(struct gp *gp, const double *X, const double *y, size_t n) {
+    int rc;
+
+    if (n == 0)
+        return SWEEP_EINVAL;
+    rc = gp_reserve(gp, n);
+    if (rc)
+        return rc;
+    gp->n = n;
+    memcpy(gp->X, X, n * gp->d * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+        gp->y[i] = (y[i] - gp->ymean) / gp->ystd;
+    gp->ready = 0;
+    return 0;
+}
+
+int gp_condition_exact(struct gp *gp, const double *X, const double *y,
+                       size_t n, size_t nexact) {
+    gsl_matrix_view Lv;
+    gsl_vector_view av;
+    int rc = nexact <= n ? gp_store(gp, X, y, n) : SWEEP_EINVAL;
+
+    if (rc)
+        return rc;
+    gp->nexact = nexact;
+    rc = gp_factor(gp, gp->theta, &Lv, &av);
+    gp->ready = rc == 0;
+    return rc;
+}
+
+int gp_condition(struct gp *gp, const double *X, const double *y, size_t n) {
+    return gp_condition_exact(gp, X, y, n, 0);
+}
+
+/* ---- likelihood ---- */
+
+/* 0.5 * sum_ij W_ij dK_ij / dtheta with W = alpha alpha^T - K^-1, the
+ * standard LML gradient; Kinv holds K^-1 on entry. */
+static void gp_lml_grad(struct gp *gp, const double *theta,
+                        const gsl_matrix *Kinv, const gsl_vector *alpha,
+                        double *grad) {
+    size_t n = gp->n, d = gp->d;
+    double dk[d + 1], il[d], sf2 = exp(theta[d]);
+
+    gp_inv_l(d, theta, il);
+    memset(grad, 0, (d + 2) * sizeof(double));
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j <= i; j++) {
+            double w = gsl_vector_get(alpha, i) * gsl_vector_get(alpha, j) -
+                       gsl_matrix_get(Kinv, i, j);
+            double f = (i == j ? 0.5 : 1.0) * w;
+            gp_kernel_theta(d, il, sf2, gp->X + i * d, gp->X + j * d, dk);
+            for (size_t k = 0; k <= d; k++)
+                grad[k] += f * dk[k];
+            if (i == j)
+                grad[d + 1] += 0.5 * w * exp(theta[d + 1]);
+        }
+    }
+}
+
+static int gp_lml_at(struct gp *gp, const double *theta, double *lml,
+                     double *grad) {
+    gsl_matrix_view Lv;
+    gsl_vector_view av;
+    gsl_matrix *Kinv;
+    double q, logdet = 0;
+    size_t n = gp->n;
+    int rc;
+
+    if (n == 0)
+        return SWEEP_EINVAL;
+    gp->ready = 0; /* L now holds theta's factor, maybe not gp->theta's */
+    rc = gp_factor(gp, theta, &Lv, &av);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        logdet += log(gsl_matrix_get(&Lv.matrix, i, i));
+    q = 0;
+    for (size_t i = 0; i < n; i++)
+        q += gp->y[i] * gsl_vector_get(&av.vector, i);
+    *lml = -0.5 * q - logdet - 0.5 * (double)n * log(2 * M_PI);
+    if (!grad)
+        return 0;
+    Kinv = gsl_matrix_alloc(n, n);
+    if (!Kinv)
+        return SWEEP_ENOMEM;
+    gsl_matrix_memcpy(Kinv, &Lv.matrix);
+    if (gsl_linalg_cholesky_invert(Kinv) != GSL_SUCCESS) {
+        gsl_matrix_free(Kinv);
+        return SWEEP_EINVAL;
+    }
+    gp_lml_grad(gp, theta, Kinv, &av.vector, grad);
+    gsl_matrix_free(Kinv);
+    return 0;
+}
+
+int gp_lml(struct gp *gp, const double *theta, double *lml, double *grad) {
+    int was_ready = gp->ready, rc = gp_lml_at(gp, theta, lml, grad);
+    gsl_matrix_view Lv;
+    gsl_vector_view av;
+
+    /* put back the factor of gp->theta so predictions keep working */
+    if (was_ready && gp_factor(gp, gp->theta, &Lv, &av) == 0)
+        gp->ready = 1;
+    return rc;
+}
+
+/* ---- fitting ---- */
+
+static void gp_box(size_t d, size_t k, double *lo, double *hi) {
+    if (k < d) {
+        *lo = GP_LOG_L_LO;
+        *hi = GP_LOG_L_HI;
+    } else if (k == d) {
+        *lo = GP_LOG_SF_LO;
+        *hi = GP_LOG_SF_HI;
+    } else {
+        *lo = GP_LOG_SN_LO;
+        *hi = GP_LOG_SN_HI;
+    }
+}
+
+static void gp_prior(size_t d, size_t k, double *mu, double *sd) {
+    *mu = k < d ? GP_PRIOR_L_MU : k == d ? GP_PRIOR_SF_MU : GP_PRIOR_SN_MU;
+    *sd = k < d ? GP_PRIOR_L_SD : k == d ? GP_PRIOR_SF_SD : GP_PRIOR_SN_SD;
+}
+
+struct gp_obj {
+    struct gp *gp;
+    double *th, *g; /* d + 2 scratch each */
+};
+
+/* The minimised objective: -(LML + log prior) at theta clamped to the
+ * box, plus a quadratic penalty for the distance outside it, so the
+ * optimiser sees a continuous function and comes back in. */
+static void gp_obj_fdf(const gsl_vector *v, void *params, double *f,
+                       gsl_vector *df) {
+    struct gp_obj *o = params;
+    size_t d = o->gp->d, m = d + 2;
+    double lml, pen = 0;
+
+    for (size_t k = 0; k < m; k++) {
+        double lo, hi, x = gsl_vector_get(v, k);
+        gp_box(d, k, &lo, &hi);
+        o->th[k] = fmin(fmax(x, lo), hi);
+    }
+    if (gp_lml_at(o->gp, o->th, &lml, df ? o->g : NULL) != 0) {
+        *f = 1e10;
+        if (df)
+            gsl_vector_set_zero(df);
+        return;
+    }
+    *f = -lml;
+    for (size_t k = 0; k < m; k++) {
+        double mu, sd, x = gsl_vector_get(v, k), out = x - o->th[k], z;
+        gp_prior(d, k, &mu, &sd);
+        z = (o->th[k] - mu) / sd;
+        *f += 0.5 * z * z;
+        pen += 0.5 * GP_PENALTY * out * out;
+        if (df) {
+            double gk = out != 0 ? 0 : -o->g[k] + z / sd;
+            gsl_vector_set(df, k, gk + GP_PENALTY * out);
+        }
+    }
+    *f += pen;
+}
+
+static double gp_obj_f(const gsl_vector *v, void *params) {
+    double f;
+
+    gp_obj_fdf(v, params, &f, NULL);
+    return f;
+}
+
+static void gp_obj_df(const gsl_vector *v, void *params, gsl_vector *df) {
+    double f;
+
+    gp_obj_fdf(v, params, &f, df);
+}
+
+/* One BFGS run from x0; the best point seen is in x0 on return and its
+ * objective in *fbest (1e10 or more when nothing factorised). */
+static int gp_optimize_from(struct gp_obj *o, gsl_vector *x0, double *fbest,
+                            int maxiter) {
+    size_t m = x0->size;
+    gsl_multimin_function_fdf fn = {gp_obj_f, gp_obj_df, gp_obj_fdf, m, o};
+    gsl_multimin_fdfminimizer *s = gsl_multimin_fdfminimizer_alloc(
+        gsl_multimin_fdfminimizer_vector_bfgs2, m);
+
+    if (!s)
+        return SWEEP_ENOMEM;
+    if (gsl_multimin_fdfminimizer_set(s, &fn, x0, 0.1, 0.1) != GSL_SUCCESS) {
+        gsl_multimin_fdfminimizer_free(s);
+        *fbest = gp_obj_f(x0, o);
+        return 0;
+    }
+    for (int it = 0; it < maxiter; it++) {
+        if (gsl_multimin_fdfminimizer_iterate(s) != GSL_SUCCESS)
+            break;
+        if (gsl_multimin_test_gradient(s->gradient, 1e-3) == GSL_SUCCESS)
+            break;
+    }
+    gsl_vector_memcpy(x0, s->x);
+    *fbest = s->f;
+    gsl_multimin_fdfminimizer_free(s);
+    return 0;
+}
+
+/* Start number s: the prior centres, the previous fit, then draws from
+ * the priors (clamped to the box). */
+static void gp_start(const struct gp *gp, int s, const double *prev,
+                     gsl_rng *rng, gsl_vector *x) {
+    size_t d = gp->d;
+
+    for (size_t k = 0; k < d + 2; k++) {
+        double mu, sd, lo, hi, v;
+        gp_prior(d, k, &mu, &sd);
+        gp_box(d, k, &lo, &hi);
+        if (s == 0)
+            v = mu;
+        else if (s == 1)
+            v = prev[k];
+        else
+            v = mu + gsl_ran_gaussian(rng, 0.5 * sd);
+        gsl_vector_set(x, k, fmin(fmax(v, lo), hi));
+    }
+}
+
+static void gp_standardise(struct gp *gp, const double *y, size_t n) {
+    double m = 0, v = 0;
+
+    for (size_t i = 0; i < n; i++)
+        m += y[i];
+    m /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        v += (y[i] - m) * (y[i] - m);
+    v = n > 1 ? sqrt(v / (double)(n - 1)) : 0;
+    gp->ymean = m;
+    gp->ystd = v > 1e-12 * (1 + fabs(m)) ? v : 1;
+    gp->fitted = 1;
+}
+
+int gp_fit(struct gp *gp, const double *X, const double *y, size_t n,
+           gsl_rng *rng) {
+    size_t m = gp->d + 2;
+    double prev[m], best_f = HUGE_VAL, f;
+    int starts = n <= 20 ? 3 : 2, rc;
+    gsl_vector *x = gsl_vector_alloc(m), *best = gsl_vector_alloc(m);
+    double *th = malloc(2 * m * sizeof(double));
+    struct gp_obj o = {gp, th, th ? th + m : NULL};
+
+    rc = x && best && th ? 0 : SWEEP_ENOMEM;
+    if (!rc && n == 0)
+        rc = SWEEP_EINVAL;
+    if (!rc) {
+        gp_standardise(gp, y, n);
+        rc = gp_store(gp, X, y, n);
+        gp->nexact = 0;
+    }
+    memcpy(prev, gp->theta, m * sizeof(double));
+    for (int s = 0; !rc && s < starts; s++) {
+        gp_start(gp, s, prev, rng, x);
+        rc = gp_optimize_from(&o, x, &f, 40);
+        if (!rc && f < best_f) {
+            best_f = f;
+            gsl_vector_memcpy(best, x);
+        }
+    }
+    if (!rc && best_f < 1e10) {
+        for (size_t k = 0; k < m; k++) {
+            double lo, hi;
+            gp_box(gp->d, k, &lo, &hi);
+            gp->theta[k] = fmin(fmax(gsl_vector_get(best, k), lo), hi);
+        }
+    }
+    if (!rc)
+        rc = gp_condition(gp, X, y, n);
+    gsl_vector_free(x);
+    gsl_vector_free(best);
+    free(th);
+    return rc;
+}
+
+/* ---- prediction and acquisition ---- */
+
+/* Mean and variance in standardised units. */
+static int gp_predict_std(struct gp *gp, const double *x, double *mu,
+                          double *var) {
+    size_t n = gp->n, d = gp->d;
+    gsl_matrix_view Lv;
+    gsl_vector_view kv;
+    double m = 0, v = 0, il[d], sf2 = exp(gp->theta[d]);
+
+    if (!gp->ready)
+        return SWEEP_EINVAL;
+    gp_inv_l(d, gp->theta, il);
+    for (size_t i = 0; i < n; i++) {
+        gp->kbuf[i] = gp_kernel_theta(d, il, sf2, x, gp->X + i * d, NULL);
+        m += gp->kbuf[i] * gsl_vector_get(gp->alpha, i);
+    }
+    Lv = gsl_matrix_submatrix(gp->L, 0, 0, n, n);
+    kv = gsl_vector_view_array(gp->kbuf, n);
+    if (gsl_blas_dtrsv(CblasLower, CblasNoTrans, CblasNonUnit, &Lv.matrix,
+                       &kv.vector) != GSL_SUCCESS)
+        return SWEEP_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        v += gp->kbuf[i] * gp->kbuf[i];
+    *mu = m;
+    *var = fmax(exp(gp->theta[d]) - v, 1e-12);
+    return 0;
+}
+
+int gp_predict(struct gp *gp, const double *x, double *mu, double *var) {
+    int rc = gp_predict_std(gp, x, mu, var);
+
+    if (rc)
+        return rc;
+    *mu = *mu * gp->ystd + gp->ymean;
+    *var *= gp->ystd * gp->ystd;
+    return 0;
+}
+
+/* log(z Phi(z) + phi(z)); below z = -6 the asymptotic series, since the
+ * direct form cancels to 0 there. */
+static double gp_log_h(double z) {
+    if (z > -6) {
+        double h = z * gsl_cdf_ugaussian_P(z) + gsl_ran_ugaussian_pdf(z);
+        return log(fmax(h, 1e-300));
+    }
+    double z2 = z * z;
+    return -0.5 * z2 - 0.5 * log(2 * M_PI) - 2 * log(-z) +
+           log1p(-3 / z2 + 15 / (z2 * z2));
+}
+
+double gp_log_ei(double mu, double var, double best) {
+    double s = sqrt(fmax(var, 1e-300));
+
+    return log(s) + gp_log_h((best - mu) / s);
+}
+
+struct gp_acq {
+    struct gp *gp;
+    double best; /* standardised */
+    double *x;   /* d scratch */
+};
+
+/* -log EI at x clamped to [0,1]^d, plus a penalty outside it. */
+static double gp_acq_f(const gsl_vector *v, void *params) {
+    struct gp_acq *a = params;
+    double pen = 0, mu, var;
+
+    for (size_t j = 0; j < a->gp->d; j++) {
+        double t = gsl_vector_get(v, j);
+        a->x[j] = fmin(fmax(t, 0), 1);
+        pen += 1e3 * (t - a->x[j]) * (t - a->x[j]);
+    }
+    if (gp_predict_std(a->gp, a->x, &mu, &var) != 0)
+        return 1e10;
+    return -gp_log_ei(mu, var, a->best) + pen;
+}
+
+/* Nelder-Mead from x (in place, clamped to the box on return). */
+static int gp_refine(struct gp_acq *a, double *x, double *f) {
+    size_t d = a->gp->d;
+    gsl_multimin_function fn = {gp_acq_f, d, a};
+    gsl_multimin_fminimizer *s =
+        gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, d);
+    gsl_vector *x0 = gsl_vector_alloc(d), *step = gsl_vector_alloc(d);
+    int rc = s && x0 && step ? 0 : SWEEP_ENOMEM;
+
+    if (!rc) {
+        for (size_t j = 0; j < d; j++)
+            gsl_vector_set(x0, j, x[j]);
+        gsl_vector_set_all(step, 0.05);
+        if (gsl_multimin_fminimizer_set(s, &fn, x0, step) == GSL_SUCCESS) {
+            for (int it = 0; it < 40 * (int)(d < 5 ? 5 : d); it++) {
+                if (gsl_multimin_fminimizer_iterate(s) != GSL_SUCCESS)
+                    break;
+                if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(s),
+                                           1e-5) == GSL_SUCCESS)
+                    break;
+            }
+            if (s->fval < *f) {
+                *f = s->fval;
+                for (size_t j = 0; j < d; j++)
+                    x[j] = fmin(fmax(gsl_vector_get(s->x, j), 0), 1);
+            }
+        }
+    }
+    gsl_multimin_fminimizer_free(s);
+    gsl_vector_free(x0);
+    gsl_vector_free(step);
+    return rc;
+}
+
+#define GP_NREFINE 3
+#define GP_BLOCK 128 /* candidates scored together by one triangular solve */
+
+/* -log EI of nb candidates C (nb x d) into f: K* for the block, the means
+ * by one gemv and the variances by one trsm (BLAS 3), which beats nb
+ * separate trsv by far once n is in the hundreds. */
+static int gp_score_block(struct gp *gp, const double *C, size_t nb,
+                          double best, double *f) {
+    size_t n = gp->n, d = gp->d;
+    double il[d], sf2 = exp(gp->theta[d]), mu[GP_BLOCK];
+    gsl_matrix *K = gsl_matrix_alloc(n, nb);
+    gsl_matrix_view Lv = gsl_matrix_submatrix(gp->L, 0, 0, n, n);
+    gsl_vector_view av = gsl_vector_subvector(gp->alpha, 0, n);
+    gsl_vector_view mv = gsl_vector_view_array(mu, nb);
+    int rc = K ? 0 : SWEEP_ENOMEM;
+
+    gp_inv_l(d, gp->theta, il);
+    for (size_t i = 0; !rc && i < n; i++)
+        for (size_t c = 0; c < nb; c++)
+            gsl_matrix_set(
+                K, i, c,
+                gp_kernel_theta(d, il, sf2, gp->X + i * d, C + c * d, NULL));
+    if (!rc &&
+        (gsl_blas_dgemv(CblasTrans, 1.0, K, &av.vector, 0.0, &mv.vector) !=
+             GSL_SUCCESS ||
+         gsl_blas_dtrsm(CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, 1.0,
+                        &Lv.matrix, K) != GSL_SUCCESS))
+        rc = SWEEP_EINVAL;
+    for (size_t c = 0; !rc && c < nb; c++) {
+        double v = 0;
+        for (size_t i = 0; i < n; i++)
+            v += gsl_matrix_get(K, i, c) * gsl_matrix_get(K, i, c);
+        f[c] = -gp_log_ei(mu[c], fmax(sf2 - v, 1e-12), best);
+    }
+    gsl_matrix_free(K);
+    return rc;
+}
+
+/* Keeps the GP_NREFINE lowest f with their points in top[] / topx[]. */
+static void gp_keep(double f, const double *x, size_t d, double *top,
+                    double *topx) {
+    int i = GP_NREFINE - 1;
+
+    if (!(f < top[i]))
+        return;
+    while (i > 0 && f < top[i - 1]) {
+        top[i] = top[i - 1];
+        memcpy(topx + i * d, topx + (i - 1) * d, d * sizeof(double));
+        i--;
+    }
+    top[i] = f;
+    memcpy(topx + i * d, x, d * sizeof(double));
+}
+
+int gp_maximize_ei(struct gp *gp, double best, size_t ncand, gsl_rng *rng,
+                   double *xout) {
+    size_t d = gp->d;
+    double top[GP_NREFINE], shift[d], bestf = HUGE_VAL, score[GP_BLOCK];
+    double *cand = malloc(GP_BLOCK * d * sizeof(double));
+    double *buf = malloc(d * (GP_NREFINE + 2) * sizeof(double));
+    double *topx = buf, *x = buf ? buf + GP_NREFINE * d : NULL;
+    struct gp_acq a = {gp, (best - gp->ymean) / gp->ystd, buf ? x + d : NULL};
+    gsl_qrng *q = d <= 40 ? gsl_qrng_alloc(gsl_qrng_sobol, (unsigned)d) : NULL;
+    int rc = buf && cand && (q || d > 40) ? 0 : SWEEP_ENOMEM;
+    int use_q = q != NULL;
+
+    if (!rc && !gp->ready)
+        rc = SWEEP_EINVAL;
+    for (int i = 0; i < GP_NREFINE; i++)
+        top[i] = HUGE_VAL;
+    for (size_t j = 0; j < d; j++)
+        shift[j] = gsl_rng_uniform(rng);
+    for (size_t c0 = 0; !rc && c0 < ncand; c0 += GP_BLOCK) {
+        size_t nb = ncand - c0 < GP_BLOCK ? ncand - c0 : GP_BLOCK;
+        for (size_t c = 0; c < nb; c++) {
+            double *xc = cand + c * d;
+            if (use_q && gsl_qrng_get(q, xc) != GSL_SUCCESS)
+                use_q = 0; /* cannot happen for d <= 40; fall back anyway */
+            for (size_t j = 0; j < d; j++)
+                xc[j] =
+                    use_q ? fmod(xc[j] + shift[j], 1.0) : gsl_rng_uniform(rng);
+        }
+        rc = gp_score_block(gp, cand, nb, a.best, score);
+        for (size_t c = 0; !rc && c < nb; c++)
+            gp_keep(score[c], cand + c * d, d, top, topx);
+    }
+    for (int i = 0; !rc && i < GP_NREFINE && top[i] < HUGE_VAL; i++) {
+        double f = top[i];
+        rc = gp_refine(&a, topx + i * d, &f);
+        if (!rc && f < bestf) {
+            bestf = f;
+            memcpy(xout, topx + i * d, d * sizeof(double));
+        }
+    }
+    if (!rc && !(bestf < HUGE_VAL))
+        rc = SWEEP_EINVAL;
+    if (q)
+        gsl_qrng_free(q);
+    free(cand);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,363 @@
+/*
+ * test_bayes.c - method: bayes end to end on configs and prior runs:
+ * suggestions stay in bounds and respect integers, q and categoricals,
+ * nested names survive, in-flight runs make simultaneous suggestions
+ * differ, and the issue's property test on (x - 0.3)^2.
+ */
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_rng.h>
+#include <stdlib.h>
+
+#include "bayes.h"
+#include "config.h"
+#include "runs.h"
+#include "space.h"
+#include "sweep.h"
+#include "test.h"
+
+static struct sweep_config *load(const char *yaml) {
+    struct diags d;
+    struct sweep_config *cfg;
+
+    diags_init(&d, "t.yaml");
+    cfg = config_load_buffer(yaml, strlen(yaml), "t.yaml", &d);
+    if (!cfg)
+        diags_print(&d, stderr);
+    diags_release(&d);
+    return cfg;
+}
+
+/* Appends a run with `flat` params (nested for the file) and loss. */
+static void add_run(const struct sweep_config *cfg, json_t *arr,
+                    const json_t *flat, const char *state, double loss) {
+    json_t *r = json_pack("{s:s, s:s, s:o, s:[{s:f}], s:{s:f}}", "name", "r",
+                          "state", state, "params", space_nest(cfg, flat),
+                          "history", "loss", loss + 1, "summary", "loss", loss);
+    json_array_append_new(arr, r);
+}
+
+static struct runs *to_runs(const json_t *arr) {
+    struct runs *r = NULL;
+    char err[256];
+
+    if (runs_from_json(arr, &r, err, sizeof(err)) != 0)
+        fprintf(stderr, "  runs: %s\n", err);
+    return r;
+}
+
+static const char *mixed_yaml =
+    "method: bayes\n"
+    "metric: {name: loss, goal: minimize}\n"
+    "parameters:\n"
+    "  u: {min: -1.0, max: 3.0}\n"
+    "  i: {min: 2, max: 9}\n"
+    "  q: {distribution: q_uniform, min: 0.0, max: 2.0, q: 0.25}\n"
+    "  qi: {distribution: q_uniform, min: 0, max: 20, q: 4}\n"
+    "  lr: {distribution: log_uniform_values, min: 0.0001, max: 0.1}\n"
+    "  c: {values: [a, b, c]}\n"
+    "  w: {values: [1, 2], probabilities: [0.3, 0.7]}\n"
+    "  n: {distribution: normal, mu: 5, sigma: 2}\n"
+    "  be: {distribution: beta, a: 2, b: 3}\n"
+    "  k: {value: fixed}\n"
+    "  opt:\n"
+    "    parameters:\n"
+    "      mom: {min: 0.5, max: 0.99}\n";
+
+static double mixed_loss(const json_t *f) {
+    double u = json_number_value(json_object_get(f, "u"));
+    double lr = json_number_value(json_object_get(f, "lr"));
+    double m = json_number_value(json_object_get(f, "opt.mom"));
+    const char *c = json_string_value(json_object_get(f, "c"));
+
+    return (u - 1) * (u - 1) + fabs(log10(lr) + 2) + (m - 0.9) * (m - 0.9) +
+           (c && strcmp(c, "b") == 0 ? 0 : 1);
+}
+
+static const struct param *find(const struct sweep_config *cfg,
+                                const char *name) {
+    for (size_t i = 0; i < cfg->nparams; i++)
+        if (strcmp(cfg->params[i].name, name) == 0)
+            return &cfg->params[i];
+    return NULL;
+}
+
+static int is_one_of(const json_t *v, const json_t *values) {
+    size_t i;
+    json_t *x;
+
+    json_array_foreach(values, i, x) if (json_equal(x, (json_t *)v)) return 1;
+    return 0;
+}
+
+static void check_mixed(const struct sweep_config *cfg, const json_t *f) {
+    json_t *v;
+    double q;
+
+    CHECK_INT(json_object_size(f), cfg->nparams);
+    v = json_object_get(f, "u");
+    CHECK(json_is_real(v) && json_real_value(v) >= -1 &&
+          json_real_value(v) <= 3);
+    v = json_object_get(f, "i");
+    CHECK(json_is_integer(v) && json_integer_value(v) >= 2 &&
+          json_integer_value(v) <= 9);
+    v = json_object_get(f, "q");
+    q = json_number_value(v);
+    CHECK(json_is_real(v) && q >= 0 && q <= 2 && fmod(q, 0.25) == 0);
+    v = json_object_get(f, "qi");
+    CHECK(json_is_integer(v) && json_integer_value(v) % 4 == 0 &&
+          json_integer_value(v) >= 0 && json_integer_value(v) <= 20);
+    v = json_object_get(f, "lr");
+    CHECK(json_is_real(v) && json_real_value(v) >= 0.0001 &&
+          json_real_value(v) <= 0.1);
+    CHECK(is_one_of(json_object_get(f, "c"), find(cfg, "c")->values));
+    v = json_object_get(f, "w");
+    CHECK(json_is_integer(v) &&
+          (json_integer_value(v) == 1 || json_integer_value(v) == 2));
+    CHECK(json_is_real(json_object_get(f, "n")));
+    v = json_object_get(f, "be");
+    CHECK(json_is_real(v) && json_real_value(v) >= 0 &&
+          json_real_value(v) <= 1);
+    CHECK_STR(json_string_value(json_object_get(f, "k")), "fixed");
+    v = json_object_get(f, "opt.mom");
+    CHECK(json_is_real(v) && json_real_value(v) >= 0.5 &&
+          json_real_value(v) <= 0.99);
+}
+
+/* 15 random finished runs, then 4 suggestions at once: every one valid,
+ * and no two alike (the in-flight ones are believed, not repeated). */
+static void test_mixed_space(void) {
+    struct sweep_config *cfg = load(mixed_yaml);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    json_t *arr = json_array(), *out = json_array();
+    struct runs *runs;
+    char err[256] = "";
+    long got;
+
+    CHECK(cfg != NULL);
+    if (!cfg)
+        return;
+    for (int i = 0; i < 15; i++) {
+        json_t *f = space_sample(cfg, rng, NULL, NULL);
+        add_run(cfg, arr, f, "finished", mixed_loss(f));
+        json_decref(f);
+    }
+    runs = to_runs(arr);
+    CHECK(runs != NULL);
+    got = bayes_suggest(cfg, runs, 4, rng, out, err, sizeof(err));
+    CHECK_INT(got, 4);
+    for (size_t i = 0; i < json_array_size(out); i++) {
+        check_mixed(cfg, json_array_get(out, i));
+        for (size_t j = 0; j < i; j++)
+            CHECK(!json_equal(json_array_get(out, i), json_array_get(out, j)));
+    }
+    runs_free(runs);
+    json_decref(arr);
+    json_decref(out);
+    gsl_rng_free(rng);
+    config_free(cfg);
+}
+
+/* Fewer runs than the initial design: random draws, still valid; failed,
+ * crashed, pending and running runs are all accepted. */
+static void test_initial_and_states(void) {
+    struct sweep_config *cfg = load(mixed_yaml);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    json_t *arr = json_array(), *out = json_array();
+    const char *states[] = {"finished", "failed", "crashed",  "running",
+                            "pending",  "killed", "preempted"};
+    struct runs *runs;
+    char err[256] = "";
+
+    if (!cfg)
+        return;
+    CHECK_INT(bayes_suggest(cfg, NULL, 3, rng, out, err, sizeof(err)), 3);
+    for (int i = 0; i < 14; i++) {
+        json_t *f = space_sample(cfg, rng, NULL, NULL);
+        add_run(cfg, arr, f, states[i % 7], mixed_loss(f));
+        json_decref(f);
+    }
+    runs = to_runs(arr);
+    CHECK_INT(bayes_suggest(cfg, runs, 3, rng, out, err, sizeof(err)), 3);
+    for (size_t i = 0; i < json_array_size(out); i++)
+        check_mixed(cfg, json_array_get(out, i));
+    runs_free(runs);
+    json_decref(arr);
+    json_decref(out);
+    gsl_rng_free(rng);
+    config_free(cfg);
+}
+
+static const char *line_yaml =
+    "method: bayes\nmetric: {name: loss, goal: minimize}\n"
+    "parameters:\n  x: {min: 0.0, max: 1.0}\n";
+
+static double xof(const json_t *out, size_t i) {
+    return json_number_value(json_object_get(json_array_get(out, i), "x"));
+}
+
+/* In flight: a pending run where the model would go pushes the next
+ * suggestion away, and suggestions made together differ. */
+static void test_in_flight(void) {
+    struct sweep_config *cfg = load(line_yaml);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    json_t *arr = json_array(), *out = json_array();
+    struct runs *runs;
+    char err[256] = "";
+    double x1;
+
+    if (!cfg)
+        return;
+    for (int i = 0; i < 6; i++) {
+        json_t *f = json_pack("{s:f}", "x", i / 5.0);
+        add_run(cfg, arr, f, "finished", sin(6 * i / 5.0));
+        json_decref(f);
+    }
+    runs = to_runs(arr);
+    CHECK_INT(bayes_suggest(cfg, runs, 1, rng, out, err, sizeof(err)), 1);
+    x1 = xof(out, 0);
+    runs_free(runs);
+    add_run(cfg, arr, json_array_get(out, 0), "pending", 0);
+    runs = to_runs(arr);
+    CHECK_INT(bayes_suggest(cfg, runs, 1, rng, out, err, sizeof(err)), 1);
+    CHECK(fabs(xof(out, 1) - x1) > 0.01);
+    runs_free(runs);
+    json_array_clear(out);
+    json_array_remove(arr, json_array_size(arr) - 1);
+    runs = to_runs(arr);
+    CHECK_INT(bayes_suggest(cfg, runs, 3, rng, out, err, sizeof(err)), 3);
+    for (size_t i = 0; i < 3; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (!(fabs(xof(out, i) - xof(out, j)) > 0.01))
+                fprintf(stderr, "  x %.6f %.6f\n", xof(out, i), xof(out, j));
+            CHECK(fabs(xof(out, i) - xof(out, j)) > 0.01);
+        }
+    }
+    runs_free(runs);
+    json_decref(arr);
+    json_decref(out);
+    gsl_rng_free(rng);
+    config_free(cfg);
+}
+
+/* Past BAYES_MAX_OBS runs the cost is bounded: 1000 runs on a 2-D space
+ * still give a valid suggestion quickly, near the good region. */
+static void test_many_runs(void) {
+    struct sweep_config *cfg =
+        load("method: bayes\nmetric: {name: loss, goal: minimize}\n"
+             "parameters:\n  x: {min: 0.0, max: 1.0}\n"
+             "  y: {min: 0.0, max: 1.0}\n");
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    json_t *arr = json_array(), *out = json_array();
+    struct runs *runs;
+    char err[256] = "";
+    double x, y;
+
+    if (!cfg)
+        return;
+    for (int i = 0; i < 1000; i++) {
+        json_t *f = space_sample(cfg, rng, NULL, NULL);
+        x = json_number_value(json_object_get(f, "x"));
+        y = json_number_value(json_object_get(f, "y"));
+        add_run(cfg, arr, f, "finished",
+                (x - 0.6) * (x - 0.6) + (y - 0.4) * (y - 0.4));
+        json_decref(f);
+    }
+    runs = to_runs(arr);
+    CHECK_INT(bayes_suggest(cfg, runs, 2, rng, out, err, sizeof(err)), 2);
+    x = json_number_value(json_object_get(json_array_get(out, 0), "x"));
+    y = json_number_value(json_object_get(json_array_get(out, 0), "y"));
+    CHECK(x >= 0 && x <= 1 && y >= 0 && y <= 1);
+    CHECK((x - 0.6) * (x - 0.6) + (y - 0.4) * (y - 0.4) < 0.01);
+    runs_free(runs);
+    json_decref(arr);
+    json_decref(out);
+    gsl_rng_free(rng);
+    config_free(cfg);
+}
+
+static void test_needs_metric(void) {
+    struct sweep_config *cfg = load("method: bayes\nmetric: {name: loss}\n"
+                                    "parameters:\n  x: {min: 0.0, max: 1.0}\n");
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    json_t *out = json_array();
+    char err[256] = "";
+    char *saved;
+
+    if (!cfg)
+        return;
+    saved = cfg->metric.name;
+    cfg->metric.name = NULL;
+    CHECK(bayes_suggest(cfg, NULL, 1, rng, out, err, sizeof(err)) < 0);
+    CHECK_HAS(err, "metric");
+    cfg->metric.name = saved;
+    json_decref(out);
+    gsl_rng_free(rng);
+    config_free(cfg);
+}
+
+/* The issue's property: from x = 0 and x = 1, six sequential suggestions
+ * on (x - 0.3)^2 (or its negation, maximized) reach loss < 0.001. */
+static int reaches(const char *yaml, double sign, unsigned long seed) {
+    struct sweep_config *cfg = load(yaml);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    json_t *arr = json_array();
+    double best = HUGE_VAL;
+
+    gsl_rng_set(rng, seed);
+    for (int i = 0; i < 2; i++) {
+        json_t *f = json_pack("{s:f}", "x", (double)i);
+        add_run(cfg, arr, f, "finished", sign * (i - 0.3) * (i - 0.3));
+        json_decref(f);
+    }
+    for (int s = 0; s < 6; s++) {
+        struct runs *runs = to_runs(arr);
+        json_t *out = json_array();
+        char err[256] = "";
+        double x, loss;
+        if (bayes_suggest(cfg, runs, 1, rng, out, err, sizeof(err)) != 1) {
+            fprintf(stderr, "  suggest: %s\n", err);
+            runs_free(runs);
+            json_decref(out);
+            break;
+        }
+        x = json_number_value(json_object_get(json_array_get(out, 0), "x"));
+        loss = (x - 0.3) * (x - 0.3);
+        best = fmin(best, loss);
+        add_run(cfg, arr, json_array_get(out, 0), "finished", sign * loss);
+        runs_free(runs);
+        json_decref(out);
+    }
+    json_decref(arr);
+    gsl_rng_free(rng);
+    config_free(cfg);
+    return best < 0.001;
+}
+
+static void test_property_parabola(void) {
+    const char *min_yaml =
+        "method: bayes\nmetric: {name: loss, goal: minimize}\n"
+        "parameters:\n  x: {min: 0.0, max: 1.0}\n";
+    const char *max_yaml =
+        "method: bayes\nmetric: {name: loss, goal: maximize}\n"
+        "parameters:\n  x: {min: 0.0, max: 1.0}\n";
+    int ok = 0, okmax = 0;
+
+    for (unsigned long seed = 1; seed <= 5; seed++) {
+        ok += reaches(min_yaml, 1, seed);
+        okmax += reaches(max_yaml, -1, seed);
+    }
+    printf("     parabola: %d/5 seeds minimize, %d/5 maximize\n", ok, okmax);
+    CHECK(ok >= 4);
+    CHECK(okmax >= 4);
+}
+
+int main(void) {
+    gsl_set_error_handler_off();
+    TEST_RUN(test_mixed_space);
+    TEST_RUN(test_initial_and_states);
+    TEST_RUN(test_in_flight);
+    TEST_RUN(test_many_runs);
+    TEST_RUN(test_needs_metric);
+    TEST_RUN(test_property_parabola);
+    return TEST_DONE();
+}
