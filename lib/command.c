@@ -17,6 +17,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sbuf.h"
 #include "sweep.h"
@@ -383,4 +384,28 @@ void command_argv_free(char **argv) {
     for (char **p = argv; *p; p++)
         free(*p);
     free(argv);
+}
+
+static int command_on_path(const char *prog) {
+    const char *path = getenv("PATH");
+    struct sbuf sb = SBUF_INIT;
+    int found = 0;
+
+    while (path && *path && !found) {
+        const char *colon = strchr(path, ':');
+        size_t len = colon ? (size_t)(colon - path) : strlen(path);
+        sbuf_reset(&sb);
+        sbuf_addf(&sb, "%.*s/%s", (int)len, path, prog);
+        found = access(sbuf_str(&sb), X_OK) == 0;
+        path = colon ? colon + 1 : NULL;
+    }
+    sbuf_release(&sb);
+    return found;
+}
+
+const char *command_interpreter(const char *configured) {
+    if (configured && *configured)
+        return configured;
+    return command_on_path("python") || !command_on_path("python3") ? "python"
+                                                                     : "python3";
 }

@@ -36,6 +36,11 @@ int command_build(const char *const *tmpl, size_t ntmpl,
                   const struct command_ctx *ctx, char ***argv_out,
                   size_t *argc_out);
 
+/* What ${interpreter} runs: `configured` when set (non-empty), else
+ * "python" as W&B does, or "python3" when only that is on PATH (Debian 12
+ * ships no "python"). Returns configured or a static string. */
+const char *command_interpreter(const char *configured);
+
 /* Frees an argv from command_build(); NULL is a no-op. */
 void command_argv_free(char **argv);
 

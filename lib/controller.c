@@ -59,8 +59,6 @@ struct ctl_worker {
     char *id, *pool, *sweep;
     int64_t last_seen;
     int idle;
-    char *outstanding; /* run assigned, not yet started */
-    int64_t assigned_at;
     int64_t received;  /* assignments it had received at its last status */
 };
 
@@ -173,13 +171,6 @@ static struct ctl_worker *find_worker(struct controller *c, const char *id) {
 }
 
 static void drop_run(struct controller *c, struct ctl_run *r) {
-    for (size_t i = 0; i < c->nworkers; i++) {
-        struct ctl_worker *w = &c->workers[i];
-        if (w->outstanding && !strcmp(w->outstanding, r->run)) {
-            free(w->outstanding);
-            w->outstanding = NULL;
-        }
-    }
     free(r->sweep);
     free(r->run);
     free(r->worker);
@@ -215,7 +206,6 @@ static void drop_worker(struct controller *c, struct ctl_worker *w) {
     free(w->id);
     free(w->pool);
     free(w->sweep);
-    free(w->outstanding);
     *w = c->workers[--c->nworkers];
 }
 
@@ -325,22 +315,23 @@ static void load_live_runs(struct controller *c, const char *sweep) {
     json_decref(runs);
 }
 
+/* One state read per sweep: new active sweeps are loaded, the state of
+ * those we lead is brought up to date. */
 static void refresh_sweeps(struct controller *c) {
-    json_t *ids = store_active_sweeps(c->store), *id;
+    json_t *ids = store_sweep_ids(c->store), *id;
     size_t i;
 
     json_array_foreach(ids, i, id) {
         const char *sid = json_string_value(id);
-        if (!find_sweep(c, sid) && load_sweep(c, sid) == 0)
+        struct ctl_sweep *sw = find_sweep(c, sid);
+        char *st = store_sweep_state(c->store, sid);
+        if (sw && st)
+            snprintf(sw->state, sizeof(sw->state), "%s", st);
+        else if (!sw && st && strcmp(st, "canceled") && load_sweep(c, sid) == 0)
             load_live_runs(c, sid);
-    }
-    json_decref(ids);
-    for (i = 0; i < c->nsweeps; i++) {
-        char *st = store_sweep_state(c->store, c->sweeps[i].id);
-        if (st)
-            snprintf(c->sweeps[i].state, sizeof(c->sweeps[i].state), "%s", st);
         free(st);
     }
+    json_decref(ids);
 }
 
 /* ---- assignments ---- */
@@ -383,9 +374,6 @@ static int send_assignment(struct controller *c, struct ctl_sweep *s,
     }
     if (r)
         r->wseq = wseq;
-    free(w->outstanding);
-    w->outstanding = strdup(run);
-    w->assigned_at = now;
     w->idle = 0;
     c->stats.assignments++;
     LOG(LOG_DEBUG, "run %s/%s attempt %d -> worker %s", s->id, run, attempt, w->id);
@@ -536,10 +524,18 @@ static void serve_worker(struct controller *c, struct ctl_worker *w) {
     }
 }
 
+/* A run given to w that has not started yet: w has work coming. */
+static int awaits_start(const struct controller *c, const struct ctl_worker *w) {
+    for (size_t i = 0; i < c->nruns; i++)
+        if (!c->runs[i].started && !strcmp(c->runs[i].worker, w->id))
+            return 1;
+    return 0;
+}
+
 static void serve_idle(struct controller *c) {
     for (size_t i = 0; i < c->nworkers && !c->fenced; i++) {
         struct ctl_worker *w = &c->workers[i];
-        if (w->idle && !w->outstanding)
+        if (w->idle && !awaits_start(c, w))
             serve_worker(c, w);
     }
 }
@@ -649,12 +645,7 @@ static void on_life(struct controller *c, const struct msg_run_lifecycle *e) {
         return;
     r->last_hb = wall_ms(); /* our clock: workers' clocks may be off */
     if (e->event == LC_STARTED || e->event == LC_HEARTBEAT) {
-        struct ctl_worker *w = find_worker(c, r->worker);
         r->started = 1;
-        if (w && w->outstanding && !strcmp(w->outstanding, r->run)) {
-            free(w->outstanding);
-            w->outstanding = NULL;
-        }
         return;
     }
     if (e->event == LC_PREEMPTED)

@@ -458,26 +458,6 @@ json_t *store_sweep_ids(struct store *s) {
     return a;
 }
 
-json_t *store_active_sweeps(struct store *s) {
-    json_t *ids = store_sweep_ids(s), *out = json_array(), *id;
-    size_t i;
-
-    if (!ids || !out) {
-        json_decref(ids);
-        json_decref(out);
-        return NULL;
-    }
-    json_array_foreach(ids, i, id) {
-        char *st = store_sweep_state(s, json_string_value(id));
-        if (st && (!strcmp(st, "running") || !strcmp(st, "paused") ||
-                   !strcmp(st, "finished")))
-            json_array_append(out, id);
-        free(st);
-    }
-    json_decref(ids);
-    return out;
-}
-
 char *store_sweep_state(struct store *s, const char *sweep_id) {
     redisReply *r = cmd(s, "HGET sw:s:%s state", sweep_id);
     char *st = NULL;

@@ -75,9 +75,6 @@ int store_sweep_control(struct store *s, const char *id,
 json_t *store_sweep_get(struct store *s, const char *id);
 /* Ids of every sweep, oldest first (new reference). */
 json_t *store_sweep_ids(struct store *s);
-/* Ids of sweeps whose state is running, paused or finished (a finished
- * sweep may still have runs to requeue) (new reference). */
-json_t *store_active_sweeps(struct store *s);
 
 /* Runs of a sweep in creation order, each {id, params, state, attempt,
  * worker, started_at, ended_at, summary, steps, reason, exit_code}; with

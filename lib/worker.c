@@ -232,29 +232,6 @@ static char *param_yaml(const json_t *params) {
     return sbuf_detach(&sb);
 }
 
-static const char *interpreter(const struct settings *st) {
-    static char found[16];
-    const char *path = getenv("PATH");
-
-    if (st->interpreter && *st->interpreter)
-        return st->interpreter;
-    if (found[0])
-        return found;
-    snprintf(found, sizeof(found), "python3");
-    while (path && *path) {
-        const char *colon = strchr(path, ':');
-        char buf[1024];
-        snprintf(buf, sizeof(buf), "%.*s/python",
-                 (int)(colon ? colon - path : (long)strlen(path)), path);
-        if (access(buf, X_OK) == 0) {
-            snprintf(found, sizeof(found), "python");
-            break;
-        }
-        path = colon ? colon + 1 : NULL;
-    }
-    return found;
-}
-
 struct run_files {
     char dir[700], args[760], params[760], log[760];
 };
@@ -344,7 +321,7 @@ static void start_run(struct worker *w, const struct msg_run_assignment *a) {
         goto fail;
     }
     ctx.program = a->program;
-    ctx.interpreter = interpreter(w->o.st);
+    ctx.interpreter = command_interpreter(w->o.st->interpreter);
     ctx.args_json_file = f.args;
     ctx.args = params;
     env = run_env(a, &f);

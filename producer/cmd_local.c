@@ -353,11 +353,10 @@ static int watch(struct local *L, struct store *s, const char *id) {
     }
 }
 
-static void summary(struct local *L, struct store *s, const char *id) {
+static void summary(struct local *L, const char *id) {
     char *argv_runs[] = {"runs", (char *)id, L->json ? "--json" : NULL, NULL};
     char *argv_best[] = {"best", (char *)id, NULL};
 
-    (void)s;
     setenv("SWEEP_REDIS_URL", L->redis_url, 1);
     optind = 0;
     fflush(stderr);
@@ -486,7 +485,7 @@ int cmd_local(int argc, char **argv) {
     if (start_programs(&L, id) < 0)
         goto out;
     rc = watch(&L, s, id);
-    summary(&L, s, id);
+    summary(&L, id);
 out:
     store_free(s);
     teardown(&L);

@@ -55,32 +55,6 @@ static void plan_usage(FILE *fp) {
             "in the run's own directory.\n");
 }
 
-static int on_path(const char *prog) {
-    const char *path = getenv("PATH");
-    struct sbuf sb = SBUF_INIT;
-    int found = 0;
-
-    while (path && *path && !found) {
-        const char *colon = strchr(path, ':');
-        size_t len = colon ? (size_t)(colon - path) : strlen(path);
-        sbuf_reset(&sb);
-        sbuf_addf(&sb, "%.*s/%s", (int)len, path, prog);
-        found = access(sbuf_str(&sb), X_OK) == 0;
-        path = colon ? colon + 1 : NULL;
-    }
-    sbuf_release(&sb);
-    return found;
-}
-
-/* W&B runs "python"; Debian 12 ships only python3, so fall back to it. */
-static const char *default_interpreter(void) {
-    const char *env = getenv("SWEEP_INTERPRETER");
-
-    if (env && *env)
-        return env;
-    return on_path("python") || !on_path("python3") ? "python" : "python3";
-}
-
 static unsigned long long random_seed(void) {
     unsigned long long s = 0;
     FILE *fp = fopen("/dev/urandom", "rb");
@@ -303,6 +277,6 @@ int cmd_plan(int argc, char **argv) {
     if (rc >= 0)
         return rc;
     if (!o.interpreter)
-        o.interpreter = default_interpreter();
+        o.interpreter = command_interpreter(getenv("SWEEP_INTERPRETER"));
     return plan_run(argv[argc - 1], &o);
 }
