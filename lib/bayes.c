@@ -5,6 +5,8 @@
 #include "bayes.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,7 @@
 #include "space.h"
 #include "sweep.h"
 
-#define BAYES_NCAND 2000
+#define BAYES_NCAND 512
 #define BAYES_MAX_PENDING 100
 #define BAYES_EPS 1e-9
 
@@ -31,6 +33,9 @@ struct bayes {
     size_t D, nsearch;
     double *X, *y; /* observations */
     size_t n, cap;
+    uint64_t key;  /* the space and metric, for the cache */
+    uint64_t data; /* the observations, order-independent */
+    int gp_obs;    /* the GP is conditioned on exactly X, y */
     double *P; /* in flight: encoded points */
     size_t np, pcap;
 };
@@ -193,11 +198,119 @@ static json_t *bayes_decode(const struct param *p, const double *u) {
     return bayes_real_value(p, bayes_inv(p, bayes_unit(u[0])));
 }
 
+/* ---- hyperparameter cache ----
+ *
+ * A sweep's suggestions come one after another with one or a few more
+ * observations each time, and its GP hyperparameters barely move between
+ * them. So a process-wide table, keyed by the encoded space (names, kinds,
+ * widths) and the metric, keeps the last fit's theta:
+ * - the same observations as that fit (an order-independent hash of
+ *   rows and values; several workers asking while nothing finished):
+ *   no fit at all;
+ * - more observations: one BFGS start from that theta, at most
+ *   BAYES_WARM_ITERS iterations (a few, since it starts near the optimum);
+ * - otherwise, while n <= BAYES_COLD_N, and whenever n has doubled since
+ *   the last cold fit (so a chain of warm fits cannot stay in a poor
+ *   local optimum): the full multi-start gp_fit().
+ * An entry only ever gives a starting point, so two sweeps sharing a
+ * space share an entry harmlessly. */
+#define BAYES_CACHE 16
+#define BAYES_WARM_ITERS 10
+#define BAYES_COLD_N 20
+
+struct bayes_cached {
+    uint64_t key, data;
+    size_t n, ncold, m;
+    double *theta;
+    unsigned long used;
+};
+
+static pthread_mutex_t bayes_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct bayes_cached bayes_cache[BAYES_CACHE];
+static unsigned long bayes_cache_clock;
+static struct bayes_fit_counts bayes_counts;
+
+static uint64_t bayes_hash(uint64_t h, const void *p, size_t len) {
+    const unsigned char *c = p;
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ c[i]) * 0x100000001b3ULL; /* FNV-1a */
+    return h;
+}
+
+void bayes_cache_clear(void) {
+    pthread_mutex_lock(&bayes_cache_lock);
+    for (size_t i = 0; i < BAYES_CACHE; i++) {
+        free(bayes_cache[i].theta);
+        memset(&bayes_cache[i], 0, sizeof(bayes_cache[i]));
+    }
+    memset(&bayes_counts, 0, sizeof(bayes_counts));
+    pthread_mutex_unlock(&bayes_cache_lock);
+}
+
+void bayes_fit_counts(struct bayes_fit_counts *out) {
+    pthread_mutex_lock(&bayes_cache_lock);
+    *out = bayes_counts;
+    pthread_mutex_unlock(&bayes_cache_lock);
+}
+
+static void bayes_count(unsigned long *which) {
+    pthread_mutex_lock(&bayes_cache_lock);
+    (*which)++;
+    pthread_mutex_unlock(&bayes_cache_lock);
+}
+
+/* Copies the entry for key out (theta of m doubles); 0 when none. */
+static int bayes_cache_get(uint64_t key, size_t m, struct bayes_cached *out,
+                           double *theta) {
+    int found = 0;
+
+    pthread_mutex_lock(&bayes_cache_lock);
+    for (size_t i = 0; i < BAYES_CACHE && !found; i++) {
+        struct bayes_cached *e = &bayes_cache[i];
+        if (e->theta && e->key == key && e->m == m) {
+            e->used = ++bayes_cache_clock;
+            *out = *e;
+            memcpy(theta, e->theta, m * sizeof(double));
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&bayes_cache_lock);
+    return found;
+}
+
+static void bayes_cache_put(uint64_t key, uint64_t data, size_t n,
+                            size_t ncold, const double *theta, size_t m) {
+    struct bayes_cached *e = NULL;
+    double *t = malloc(m * sizeof(double));
+
+    if (!t)
+        return; /* a cache: nothing is lost */
+    memcpy(t, theta, m * sizeof(double));
+    pthread_mutex_lock(&bayes_cache_lock);
+    for (size_t i = 0; i < BAYES_CACHE && !e; i++)
+        if (bayes_cache[i].theta && bayes_cache[i].key == key)
+            e = &bayes_cache[i];
+    for (size_t i = 0; i < BAYES_CACHE && !e; i++)
+        if (!bayes_cache[i].theta)
+            e = &bayes_cache[i];
+    if (!e) { /* least recently used */
+        e = &bayes_cache[0];
+        for (size_t i = 1; i < BAYES_CACHE; i++)
+            if (bayes_cache[i].used < e->used)
+                e = &bayes_cache[i];
+    }
+    free(e->theta);
+    *e = (struct bayes_cached){key, data, n, ncold, m, t, ++bayes_cache_clock};
+    pthread_mutex_unlock(&bayes_cache_lock);
+}
+
 /* ---- state ---- */
 
 static int bayes_init(struct bayes *b, const struct sweep_config *cfg) {
     memset(b, 0, sizeof(*b));
     b->cfg = cfg;
+    b->key = 0xcbf29ce484222325ULL;
     b->dims = calloc(cfg->nparams ? cfg->nparams : 1, sizeof(*b->dims));
     if (!b->dims)
         return SWEEP_ENOMEM;
@@ -207,7 +320,16 @@ static int bayes_init(struct bayes *b, const struct sweep_config *cfg) {
         b->dims[i].width = bayes_width(&cfg->params[i]);
         b->D += b->dims[i].width;
         b->nsearch += b->dims[i].width > 0;
+        b->key = bayes_hash(b->key, cfg->params[i].name,
+                            strlen(cfg->params[i].name) + 1);
+        b->key = bayes_hash(b->key, &cfg->params[i].dist,
+                            sizeof(cfg->params[i].dist));
+        b->key = bayes_hash(b->key, &b->dims[i].width, sizeof(size_t));
     }
+    b->key = bayes_hash(b->key, cfg->metric.name ? cfg->metric.name : "",
+                        cfg->metric.name ? strlen(cfg->metric.name) : 0);
+    b->key = bayes_hash(b->key, &cfg->metric.maximize,
+                        sizeof(cfg->metric.maximize));
     return 0;
 }
 
@@ -257,6 +379,9 @@ static int bayes_add_obs(struct bayes *b, const double *row, double y) {
     b->y = ny;
     memcpy(b->X + b->n * b->D, row, b->D * sizeof(double));
     b->y[b->n++] = y;
+    b->data += bayes_hash(bayes_hash(0xcbf29ce484222325ULL, row,
+                                     b->D * sizeof(double)),
+                          &y, sizeof(y));
     return 0;
 }
 
@@ -450,8 +575,9 @@ static int bayes_believe(struct bayes *b, struct gp *gp, double *best) {
     double var;
     int rc = X && y ? 0 : SWEEP_ENOMEM;
 
-    if (!rc)
+    if (!rc && !b->gp_obs)
         rc = gp_condition(gp, b->X, b->y, b->n);
+    b->gp_obs = !rc;
     if (!rc) {
         memcpy(X, b->X, b->n * D * sizeof(double));
         memcpy(y, b->y, b->n * sizeof(double));
@@ -463,8 +589,10 @@ static int bayes_believe(struct bayes *b, struct gp *gp, double *best) {
     *best = HUGE_VAL;
     for (size_t i = 0; !rc && i < n; i++)
         *best = fmin(*best, y[i]);
-    if (!rc)
+    if (!rc && b->np) {
+        b->gp_obs = 0;
         rc = gp_condition_exact(gp, X, y, n, b->np);
+    }
     free(X);
     free(y);
     return rc;
@@ -499,15 +627,40 @@ static int bayes_random(struct bayes *b, gsl_rng *rng, json_t **obj) {
 }
 
 /* Hyperparameters from a random BAYES_FIT_OBS of the observations (the
- * O(n^3) likelihood is evaluated a hundred times or more; the posterior
- * then conditions on all of them once). */
+ * O(n^3) likelihood is evaluated tens of times; the posterior then
+ * conditions on all of them once), cold, warm or not at all as the cache
+ * says. */
 static int bayes_fit(struct bayes *b, struct gp *gp, gsl_rng *rng) {
-    size_t m = b->n < BAYES_FIT_OBS ? b->n : BAYES_FIT_OBS;
+    size_t m = b->n < BAYES_FIT_OBS ? b->n : BAYES_FIT_OBS, nt = b->D + 2;
+    size_t ncold = b->n;
+    double theta[nt];
+    struct bayes_cached c;
+    int rc, hit = bayes_cache_get(b->key, nt, &c, theta);
 
     if (m < b->n)
         for (size_t i = 0; i < m; i++)
             bayes_swap(b, i, i + gsl_rng_uniform_int(rng, b->n - i));
-    return gp_fit(gp, b->X, b->y, m, rng);
+    if (hit)
+        gp_set_theta(gp, theta); /* the start of any fit below */
+    if (hit && c.data == b->data && c.n == b->n) {
+        rc = gp_refit(gp, b->X, b->y, m, rng, 0);
+        ncold = c.ncold;
+        bayes_count(&bayes_counts.reused);
+    } else if (hit && b->n > BAYES_COLD_N && b->n >= c.n &&
+               b->n < 2 * c.ncold) {
+        rc = gp_refit(gp, b->X, b->y, m, rng, BAYES_WARM_ITERS);
+        ncold = c.ncold;
+        bayes_count(&bayes_counts.warm);
+    } else {
+        rc = gp_fit(gp, b->X, b->y, m, rng);
+        bayes_count(&bayes_counts.cold);
+    }
+    if (!rc) {
+        b->gp_obs = m == b->n; /* a fit conditions on what it fitted */
+        gp_get_theta(gp, theta);
+        bayes_cache_put(b->key, b->data, b->n, ncold, theta, nt);
+    }
+    return rc;
 }
 
 static int bayes_run(struct bayes *b, size_t count, gsl_rng *rng, json_t *out,
@@ -538,24 +691,37 @@ static int bayes_run(struct bayes *b, size_t count, gsl_rng *rng, json_t *out,
     return rc;
 }
 
+/* OpenBLAS, when it is the BLAS (weak: any other links too), runs the
+ * suggestion on one thread: the matrices are at most a few hundred wide,
+ * and waking its pool for each call cost more than it gave (half the
+ * time went to threads spinning in sched_yield). The caller's setting is
+ * put back after. */
+extern int openblas_get_num_threads(void) __attribute__((weak));
+extern void openblas_set_num_threads(int) __attribute__((weak));
+
 long bayes_suggest(const struct sweep_config *cfg, const struct runs *prior,
                    size_t count, gsl_rng *rng, json_t *out, char *errstr,
                    size_t errstr_size) {
     struct bayes b;
     long made = 0;
-    int rc;
+    int rc, threads = 1;
 
     if (!cfg->metric.name) {
         snprintf(errstr, errstr_size,
                  "metric.name: method bayes needs a metric to model");
         return SWEEP_EINVAL;
     }
+    if (openblas_get_num_threads && openblas_set_num_threads &&
+        (threads = openblas_get_num_threads()) > 1)
+        openblas_set_num_threads(1);
     rc = bayes_init(&b, cfg);
     if (!rc)
         rc = bayes_load(&b, prior);
     if (!rc)
         rc = bayes_run(&b, count, rng, out, &made);
     bayes_release(&b);
+    if (threads > 1)
+        openblas_set_num_threads(threads);
     if (rc) {
         snprintf(errstr, errstr_size, "bayes: %s", sweep_strerror(rc));
         return rc;

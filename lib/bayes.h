@@ -39,7 +39,7 @@
 #define BAYES_MAX_OBS 300
 #define BAYES_KEEP_BEST 100
 /* The hyperparameters are fitted on a random BAYES_FIT_OBS of those. */
-#define BAYES_FIT_OBS 60
+#define BAYES_FIT_OBS 40
 
 /* Same contract as search_suggest(): appends `count` flat params objects
  * to `out` (borrowed array) and returns how many, or a negative SWEEP_E*
@@ -55,5 +55,18 @@
 long bayes_suggest(const struct sweep_config *cfg, const struct runs *prior,
                    size_t count, gsl_rng *rng, json_t *out, char *errstr,
                    size_t errstr_size);
+
+/* Forgets the hyperparameters kept between calls (see bayes.c): the next
+ * suggestion of every space fits from scratch, as in a new process.
+ * Benchmarks and tests call it to make seeds independent. */
+void bayes_cache_clear(void);
+
+/* How the hyperparameters were had since the last bayes_cache_clear():
+ * multi-start fits, warm-started fits, and reuses of a fit of the very
+ * same observations. */
+struct bayes_fit_counts {
+    unsigned long cold, warm, reused;
+};
+void bayes_fit_counts(struct bayes_fit_counts *out);
 
 #endif

@@ -57,6 +57,12 @@ struct gp {
     gsl_matrix *L;     /* cap x cap; the top-left n x n is used */
     gsl_vector *alpha; /* K^-1 y */
     double *kbuf;      /* n: k(x, X) for predictions */
+    /* fit scratch, valid for the stored X while d2n == n: the squared
+     * coordinate differences of every pair i >= j (n(n+1)/2 x d, they do
+     * not depend on theta), each pair's dk/dr factor, and K^-1 */
+    double *d2, *pc, *kp; /* kp: each pair's kernel value, no noise */
+    size_t d2n;
+    gsl_matrix *Kinv;
 };
 
 struct gp *gp_new(size_t d) {
@@ -82,10 +88,22 @@ struct gp *gp_new(size_t d) {
     return gp;
 }
 
+static void gp_free_scratch(struct gp *gp) {
+    free(gp->d2);
+    free(gp->pc);
+    free(gp->kp);
+    if (gp->Kinv)
+        gsl_matrix_free(gp->Kinv);
+    gp->d2 = gp->pc = gp->kp = NULL;
+    gp->Kinv = NULL;
+    gp->d2n = 0;
+}
+
 static void gp_release_data(struct gp *gp) {
     free(gp->X);
     free(gp->y);
     free(gp->kbuf);
+    gp_free_scratch(gp);
     if (gp->L)
         gsl_matrix_free(gp->L);
     if (gp->alpha)
@@ -227,6 +245,7 @@ static int gp_store(struct gp *gp, const double *X, const double *y, size_t n) {
     for (size_t i = 0; i < n; i++)
         gp->y[i] = (y[i] - gp->ymean) / gp->ystd;
     gp->ready = 0;
+    gp->d2n = 0;
     return 0;
 }
 
@@ -250,64 +269,132 @@ int gp_condition(struct gp *gp, const double *X, const double *y, size_t n) {
 
 /* ---- likelihood ---- */
 
-/* 0.5 * sum_ij W_ij dK_ij / dtheta with W = alpha alpha^T - K^-1, the
- * standard LML gradient; Kinv holds K^-1 on entry. */
-static void gp_lml_grad(struct gp *gp, const double *theta,
-                        const gsl_matrix *Kinv, const gsl_vector *alpha,
-                        double *grad) {
-    size_t n = gp->n, d = gp->d;
-    double dk[d + 1], il[d], sf2 = exp(theta[d]);
+/* The fit scratch of the stored X (see struct gp). */
+static int gp_fit_scratch(struct gp *gp) {
+    size_t n = gp->n, d = gp->d, np = n * (n + 1) / 2, p = 0;
 
-    gp_inv_l(d, theta, il);
-    memset(grad, 0, (d + 2) * sizeof(double));
+    if (gp->d2n == n && gp->d2)
+        return 0;
+    gp_free_scratch(gp);
+    gp->d2 = malloc(np * d * sizeof(double));
+    gp->pc = malloc(np * sizeof(double));
+    gp->kp = malloc(np * sizeof(double));
+    gp->Kinv = gsl_matrix_alloc(n, n);
+    if (!gp->d2 || !gp->pc || !gp->kp || !gp->Kinv) {
+        gp_free_scratch(gp);
+        return SWEEP_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j <= i; j++, p++)
+            for (size_t k = 0; k < d; k++) {
+                double t = gp->X[i * d + k] - gp->X[j * d + k];
+                gp->d2[p * d + k] = t * t;
+            }
+    gp->d2n = n;
+    return 0;
+}
+
+/* The kernel of every pair into kp, from the pair scratch with one exp()
+ * per pair, and each pair's c = sf2 5/3 (1 + sqrt5 r) e^{-sqrt5 r} into
+ * pc (dk/dlog l_j is c (dx_j / l_j)^2). */
+static void gp_fill_pairs(struct gp *gp, const double *theta) {
+    size_t n = gp->n, d = gp->d, p = 0;
+    double il2[d], sf2 = exp(theta[d]);
+
+    for (size_t k = 0; k < d; k++)
+        il2[k] = exp(-2 * theta[k]);
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j <= i; j++) {
-            double w = gsl_vector_get(alpha, i) * gsl_vector_get(alpha, j) -
-                       gsl_matrix_get(Kinv, i, j);
-            double f = (i == j ? 0.5 : 1.0) * w;
-            gp_kernel_theta(d, il, sf2, gp->X + i * d, gp->X + j * d, dk);
-            for (size_t k = 0; k <= d; k++)
-                grad[k] += f * dk[k];
-            if (i == j)
-                grad[d + 1] += 0.5 * w * exp(theta[d + 1]);
+        for (size_t j = 0; j <= i; j++, p++) {
+            const double *dd = gp->d2 + p * d;
+            double r2 = 0, r, e;
+            for (size_t k = 0; k < d; k++)
+                r2 += dd[k] * il2[k];
+            r = sqrt(r2);
+            e = exp(-GP_SQRT5 * r);
+            gp->kp[p] = sf2 * (1 + GP_SQRT5 * r + 5.0 / 3.0 * r2) * e;
+            gp->pc[p] = sf2 * 5.0 / 3.0 * (1 + GP_SQRT5 * r) * e;
         }
     }
 }
 
+/* 0.5 * sum_ij W_ij dK_ij / dtheta with W = alpha alpha^T - K^-1 (the
+ * standard LML gradient) from the pair scratch of gp_fill_pairs();
+ * Kinv holds K^-1 in its lower triangle (dK/dlog sf2 is the noise-free
+ * kernel itself, dK/dlog sn2 is sn2 I). */
+static void gp_lml_grad(struct gp *gp, const double *theta,
+                        const gsl_matrix *Kinv, const gsl_vector *alpha,
+                        double *grad) {
+    size_t n = gp->n, d = gp->d, p = 0;
+    double sd[d], il2[d], gsf = 0, gsn = 0;
+
+    memset(sd, 0, sizeof(sd));
+    for (size_t i = 0; i < n; i++) {
+        double ai = gsl_vector_get(alpha, i);
+        for (size_t j = 0; j <= i; j++, p++) {
+            double w = ai * gsl_vector_get(alpha, j) -
+                       gsl_matrix_get(Kinv, i, j);
+            double f = (i == j ? 0.5 : 1.0) * w, fc = f * gp->pc[p];
+            const double *dd = gp->d2 + p * d;
+            for (size_t k = 0; k < d; k++)
+                sd[k] += fc * dd[k];
+            gsf += f * gp->kp[p];
+            if (i == j)
+                gsn += 0.5 * w;
+        }
+    }
+    for (size_t k = 0; k < d; k++) {
+        il2[k] = exp(-2 * theta[k]);
+        grad[k] = sd[k] * il2[k];
+    }
+    grad[d] = gsf;
+    grad[d + 1] = gsn * exp(theta[d + 1]);
+}
+
+/* LML (and gradient) at theta with the fit scratch: one kernel pass,
+ * a Cholesky with jitter retries, and K^-1 for the gradient. Leaves L
+ * holding theta's factor (gp->ready is cleared). */
 static int gp_lml_at(struct gp *gp, const double *theta, double *lml,
                      double *grad) {
+    size_t n = gp->n, d = gp->d;
     gsl_matrix_view Lv;
-    gsl_vector_view av;
-    gsl_matrix *Kinv;
-    double q, logdet = 0;
-    size_t n = gp->n;
-    int rc;
+    gsl_vector_view av, yv;
+    double q = 0, logdet = 0, jitter = 0;
+    int rc = n ? gp_fit_scratch(gp) : SWEEP_EINVAL, ok = 0;
 
-    if (n == 0)
-        return SWEEP_EINVAL;
-    gp->ready = 0; /* L now holds theta's factor, maybe not gp->theta's */
-    rc = gp_factor(gp, theta, &Lv, &av);
     if (rc)
         return rc;
-    for (size_t i = 0; i < n; i++)
-        logdet += log(gsl_matrix_get(&Lv.matrix, i, i));
-    q = 0;
-    for (size_t i = 0; i < n; i++)
-        q += gp->y[i] * gsl_vector_get(&av.vector, i);
-    *lml = -0.5 * q - logdet - 0.5 * (double)n * log(2 * M_PI);
-    if (!grad)
-        return 0;
-    Kinv = gsl_matrix_alloc(n, n);
-    if (!Kinv)
-        return SWEEP_ENOMEM;
-    gsl_matrix_memcpy(Kinv, &Lv.matrix);
-    if (gsl_linalg_cholesky_invert(Kinv) != GSL_SUCCESS) {
-        gsl_matrix_free(Kinv);
-        return SWEEP_EINVAL;
+    gp->ready = 0; /* L now holds theta's factor, maybe not gp->theta's */
+    Lv = gsl_matrix_submatrix(gp->L, 0, 0, n, n);
+    av = gsl_vector_subvector(gp->alpha, 0, n);
+    gp_fill_pairs(gp, theta);
+    for (int t = 0; t < GP_JITTER_TRIES && !ok; t++) {
+        /* the lower triangle is all decomp1 reads */
+        for (size_t i = 0, p = 0; i < n; i++) {
+            double *row = gsl_matrix_ptr(&Lv.matrix, i, 0);
+            memcpy(row, gp->kp + p, (i + 1) * sizeof(double));
+            p += i + 1;
+            row[i] += exp(theta[d + 1]) + jitter;
+        }
+        ok = gsl_linalg_cholesky_decomp1(&Lv.matrix) == GSL_SUCCESS;
+        jitter = jitter ? jitter * 100 : 1e-10 * exp(theta[d]);
     }
-    gp_lml_grad(gp, theta, Kinv, &av.vector, grad);
-    gsl_matrix_free(Kinv);
-    return 0;
+    yv = gsl_vector_view_array(gp->y, n);
+    if (!ok || gsl_linalg_cholesky_solve(&Lv.matrix, &yv.vector,
+                                         &av.vector) != GSL_SUCCESS)
+        return SWEEP_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        logdet += log(gsl_matrix_get(&Lv.matrix, i, i));
+        q += gp->y[i] * gsl_vector_get(&av.vector, i);
+    }
+    *lml = -0.5 * q - logdet - 0.5 * (double)n * log(2 * M_PI);
+    if (grad) {
+        gsl_matrix_memcpy(gp->Kinv, &Lv.matrix);
+        if (gsl_linalg_cholesky_invert(gp->Kinv) != GSL_SUCCESS)
+            rc = SWEEP_EINVAL;
+        else
+            gp_lml_grad(gp, theta, gp->Kinv, &av.vector, grad);
+    }
+    return rc;
 }
 
 int gp_lml(struct gp *gp, const double *theta, double *lml, double *grad) {
@@ -456,16 +543,18 @@ static void gp_standardise(struct gp *gp, const double *y, size_t n) {
     gp->fitted = 1;
 }
 
-int gp_fit(struct gp *gp, const double *X, const double *y, size_t n,
-           gsl_rng *rng) {
+/* BFGS from starts s0 .. s1 - 1 of gp_start(), at most maxiter
+ * iterations each; keeps the best and conditions on the data. */
+static int gp_fit_starts(struct gp *gp, const double *X, const double *y,
+                         size_t n, gsl_rng *rng, int s0, int s1,
+                         int maxiter) {
     size_t m = gp->d + 2;
     double prev[m], best_f = HUGE_VAL, f;
-    int starts = n <= 20 ? 3 : 2, rc;
     gsl_vector *x = gsl_vector_alloc(m), *best = gsl_vector_alloc(m);
     double *th = malloc(2 * m * sizeof(double));
     struct gp_obj o = {gp, th, th ? th + m : NULL};
+    int rc = x && best && th ? 0 : SWEEP_ENOMEM;
 
-    rc = x && best && th ? 0 : SWEEP_ENOMEM;
     if (!rc && n == 0)
         rc = SWEEP_EINVAL;
     if (!rc) {
@@ -474,9 +563,9 @@ int gp_fit(struct gp *gp, const double *X, const double *y, size_t n,
         gp->nexact = 0;
     }
     memcpy(prev, gp->theta, m * sizeof(double));
-    for (int s = 0; !rc && s < starts; s++) {
+    for (int s = s0; !rc && s < s1; s++) {
         gp_start(gp, s, prev, rng, x);
-        rc = gp_optimize_from(&o, x, &f, 40);
+        rc = gp_optimize_from(&o, x, &f, maxiter);
         if (!rc && f < best_f) {
             best_f = f;
             gsl_vector_memcpy(best, x);
@@ -495,6 +584,16 @@ int gp_fit(struct gp *gp, const double *X, const double *y, size_t n,
     gsl_vector_free(best);
     free(th);
     return rc;
+}
+
+int gp_fit(struct gp *gp, const double *X, const double *y, size_t n,
+           gsl_rng *rng) {
+    return gp_fit_starts(gp, X, y, n, rng, 0, n <= 20 ? 3 : 2, 40);
+}
+
+int gp_refit(struct gp *gp, const double *X, const double *y, size_t n,
+             gsl_rng *rng, int maxiter) {
+    return gp_fit_starts(gp, X, y, n, rng, 1, 2, maxiter);
 }
 
 /* ---- prediction and acquisition ---- */
@@ -575,7 +674,13 @@ static double gp_acq_f(const gsl_vector *v, void *params) {
     return -gp_log_ei(mu, var, a->best) + pen;
 }
 
-/* Nelder-Mead from x (in place, clamped to the box on return). */
+/* Nelder-Mead from x (in place, clamped to the box on return), until the
+ * simplex is GP_REFINE_TOL across (0.01% of a parameter's range: below
+ * what rounding to integers, q or a printed float keeps) or after
+ * GP_REFINE_ITERS steps (the best candidate is already close: the
+ * local candidates of gp_maximize_ei() put it there). */
+#define GP_REFINE_ITERS 80
+#define GP_REFINE_TOL 1e-4
 static int gp_refine(struct gp_acq *a, double *x, double *f) {
     size_t d = a->gp->d;
     gsl_multimin_function fn = {gp_acq_f, d, a};
@@ -589,11 +694,11 @@ static int gp_refine(struct gp_acq *a, double *x, double *f) {
             gsl_vector_set(x0, j, x[j]);
         gsl_vector_set_all(step, 0.05);
         if (gsl_multimin_fminimizer_set(s, &fn, x0, step) == GSL_SUCCESS) {
-            for (int it = 0; it < 40 * (int)(d < 5 ? 5 : d); it++) {
+            for (int it = 0; it < GP_REFINE_ITERS; it++) {
                 if (gsl_multimin_fminimizer_iterate(s) != GSL_SUCCESS)
                     break;
                 if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(s),
-                                           1e-5) == GSL_SUCCESS)
+                                           GP_REFINE_TOL) == GSL_SUCCESS)
                     break;
             }
             if (s->fval < *f) {
@@ -609,7 +714,8 @@ static int gp_refine(struct gp_acq *a, double *x, double *f) {
     return rc;
 }
 
-#define GP_NREFINE 3
+#define GP_NREFINE 2
+#define GP_NLOCAL_AT 5 /* local candidates around this many best points */
 #define GP_BLOCK 128 /* candidates scored together by one triangular solve */
 
 /* -log EI of nb candidates C (nb x d) into f: K* for the block, the means
@@ -626,22 +732,26 @@ static int gp_score_block(struct gp *gp, const double *C, size_t nb,
     int rc = K ? 0 : SWEEP_ENOMEM;
 
     gp_inv_l(d, gp->theta, il);
-    for (size_t i = 0; !rc && i < n; i++)
+    for (size_t i = 0; !rc && i < n; i++) {
+        double *row = gsl_matrix_ptr(K, i, 0);
         for (size_t c = 0; c < nb; c++)
-            gsl_matrix_set(
-                K, i, c,
-                gp_kernel_theta(d, il, sf2, gp->X + i * d, C + c * d, NULL));
+            row[c] = gp_kernel_theta(d, il, sf2, gp->X + i * d, C + c * d, NULL);
+    }
     if (!rc &&
         (gsl_blas_dgemv(CblasTrans, 1.0, K, &av.vector, 0.0, &mv.vector) !=
              GSL_SUCCESS ||
          gsl_blas_dtrsm(CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, 1.0,
                         &Lv.matrix, K) != GSL_SUCCESS))
         rc = SWEEP_EINVAL;
-    for (size_t c = 0; !rc && c < nb; c++) {
-        double v = 0;
-        for (size_t i = 0; i < n; i++)
-            v += gsl_matrix_get(K, i, c) * gsl_matrix_get(K, i, c);
-        f[c] = -gp_log_ei(mu[c], fmax(sf2 - v, 1e-12), best);
+    if (!rc) {
+        double v[GP_BLOCK] = {0};
+        for (size_t i = 0; i < n; i++) {
+            const double *row = gsl_matrix_ptr(K, i, 0);
+            for (size_t c = 0; c < nb; c++)
+                v[c] += row[c] * row[c];
+        }
+        for (size_t c = 0; c < nb; c++)
+            f[c] = -gp_log_ei(mu[c], fmax(sf2 - v[c], 1e-12), best);
     }
     gsl_matrix_free(K);
     return rc;
@@ -663,9 +773,54 @@ static void gp_keep(double f, const double *x, size_t d, double *top,
     memcpy(topx + i * d, x, d * sizeof(double));
 }
 
+/* Indexes of the (up to) GP_NLOCAL_AT lowest y among the data, into at[];
+ * returns how many. */
+static size_t gp_best_points(const struct gp *gp, size_t *at) {
+    size_t k = 0;
+
+    for (size_t i = 0; i < gp->n; i++) {
+        size_t j;
+        if (k < GP_NLOCAL_AT)
+            j = k++;
+        else if (gp->y[i] < gp->y[at[GP_NLOCAL_AT - 1]])
+            j = GP_NLOCAL_AT - 1;
+        else
+            continue;
+        while (j > 0 && gp->y[i] < gp->y[at[j - 1]]) {
+            at[j] = at[j - 1];
+            j--;
+        }
+        at[j] = i;
+    }
+    return k;
+}
+
+/* Candidate c of ncand: the first half a randomly shifted Sobol sequence
+ * (uniform draws past 40 dimensions), the second half Gaussian steps
+ * around the best observed points (half of them with sd 0.02, half
+ * 0.15, clamped): EI's maximum is usually near the incumbent, where
+ * space-filling points are sparse. */
+static void gp_candidate(const struct gp *gp, gsl_qrng *q, int *use_q,
+                         const double *shift, const size_t *at, size_t nat,
+                         size_t c, size_t ncand, gsl_rng *rng, double *xc) {
+    size_t d = gp->d;
+
+    if (c < ncand / 2 || nat == 0) {
+        if (*use_q && gsl_qrng_get(q, xc) != GSL_SUCCESS)
+            *use_q = 0; /* cannot happen for d <= 40; fall back anyway */
+        for (size_t j = 0; j < d; j++)
+            xc[j] = *use_q ? fmod(xc[j] + shift[j], 1.0) : gsl_rng_uniform(rng);
+    } else {
+        const double *x0 = gp->X + at[c % nat] * d;
+        double sd = c % 2 ? 0.02 : 0.15;
+        for (size_t j = 0; j < d; j++)
+            xc[j] = fmin(fmax(x0[j] + gsl_ran_gaussian(rng, sd), 0), 1);
+    }
+}
+
 int gp_maximize_ei(struct gp *gp, double best, size_t ncand, gsl_rng *rng,
                    double *xout) {
-    size_t d = gp->d;
+    size_t d = gp->d, at[GP_NLOCAL_AT], nat;
     double top[GP_NREFINE], shift[d], bestf = HUGE_VAL, score[GP_BLOCK];
     double *cand = malloc(GP_BLOCK * d * sizeof(double));
     double *buf = malloc(d * (GP_NREFINE + 2) * sizeof(double));
@@ -677,20 +832,16 @@ int gp_maximize_ei(struct gp *gp, double best, size_t ncand, gsl_rng *rng,
 
     if (!rc && !gp->ready)
         rc = SWEEP_EINVAL;
+    nat = rc ? 0 : gp_best_points(gp, at);
     for (int i = 0; i < GP_NREFINE; i++)
         top[i] = HUGE_VAL;
     for (size_t j = 0; j < d; j++)
         shift[j] = gsl_rng_uniform(rng);
     for (size_t c0 = 0; !rc && c0 < ncand; c0 += GP_BLOCK) {
         size_t nb = ncand - c0 < GP_BLOCK ? ncand - c0 : GP_BLOCK;
-        for (size_t c = 0; c < nb; c++) {
-            double *xc = cand + c * d;
-            if (use_q && gsl_qrng_get(q, xc) != GSL_SUCCESS)
-                use_q = 0; /* cannot happen for d <= 40; fall back anyway */
-            for (size_t j = 0; j < d; j++)
-                xc[j] =
-                    use_q ? fmod(xc[j] + shift[j], 1.0) : gsl_rng_uniform(rng);
-        }
+        for (size_t c = 0; c < nb; c++)
+            gp_candidate(gp, q, &use_q, shift, at, nat, c0 + c, ncand, rng,
+                         cand + c * d);
         rc = gp_score_block(gp, cand, nb, a.best, score);
         for (size_t c = 0; !rc && c < nb; c++)
             gp_keep(score[c], cand + c * d, d, top, topx);

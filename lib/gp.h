@@ -35,6 +35,12 @@ void gp_set_theta(struct gp *gp, const double *theta);
 int gp_fit(struct gp *gp, const double *X, const double *y, size_t n,
            gsl_rng *rng);
 
+/* gp_fit() with one BFGS start, from the current theta (a warm start:
+ * gp_set_theta() it from an earlier fit of similar data), and at most
+ * maxiter iterations. */
+int gp_refit(struct gp *gp, const double *X, const double *y, size_t n,
+             gsl_rng *rng, int maxiter);
+
 /* Conditions on n points with the current hyperparameters and the output
  * standardisation of the last gp_fit() (a fantasy update: the kriging
  * believer adds points without refitting). Same returns as gp_fit(). */
@@ -65,8 +71,9 @@ int gp_lml(struct gp *gp, const double *theta, double *lml, double *grad);
 double gp_log_ei(double mu, double var, double best);
 
 /* The x in [0,1]^d (written to xout) with the largest EI below `best`:
- * ncand Sobol points (randomly shifted; plain uniform draws past 40
- * dimensions) then Nelder-Mead from the best few. Returns 0 or
+ * ncand candidates, half Sobol points (randomly shifted; plain uniform
+ * draws past 40 dimensions), half Gaussian steps around the best
+ * observed points, then Nelder-Mead from the best few. Returns 0 or
  * SWEEP_ENOMEM/SWEEP_EINVAL. */
 int gp_maximize_ei(struct gp *gp, double best, size_t ncand, gsl_rng *rng,
                    double *xout);

@@ -31,14 +31,25 @@ if [ -n "$failed" ]; then
     exit 1
 fi
 
+# run_script NAME: tests/bench/NAME.sh with the programs and build dir.
+run_script() {
+    echo "== $1"
+    SWEEP_BIN=$(cd "${BINDIR:-bin}" && pwd) O=$O sh "tests/bench/$1.sh"
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "!! $1 failed (exit $rc)"
+        exit 1
+    fi
+}
+
 # == bench_runtime: dispatch, metric ingest and memory of the distributed
 # runtime (issue 3), each on a private broker/redis/controller/workers
 # stack, each against a baseline measured in the same run. Takes a few
 # minutes (10,000 runs for the memory table).
-echo "== bench_runtime"
-SWEEP_BIN=$(cd "${BINDIR:-bin}" && pwd) O=$O sh tests/bench/bench_runtime.sh
-rc=$?
-if [ "$rc" -ne 0 ]; then
-    echo "!! bench_runtime failed (exit $rc)"
-    exit 1
-fi
+run_script bench_runtime
+
+# == bench_quality_local: bayes on branin end to end through `sweep local`
+# (2 workers, 50 runs, 3 repeats), next to bench_quality's in-process
+# figures (issue 4). Takes under a minute.
+echo
+run_script bench_quality_local

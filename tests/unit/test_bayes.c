@@ -351,8 +351,70 @@ static void test_property_parabola(void) {
     CHECK(okmax >= 4);
 }
 
+/* The hyperparameter cache: a cold fit first, the same observations
+ * again reuse it, one more run warm-starts, a doubled history or a
+ * cleared cache fits cold again; and a cleared cache makes a seed
+ * reproduce its suggestion exactly. */
+static void test_fit_cache(void) {
+    struct sweep_config *cfg = load("method: bayes\nmetric: {name: loss}\n"
+                                    "parameters:\n  x: {min: 0.0, max: 1.0}\n"
+                                    "  y: {min: 0.0, max: 1.0}\n");
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    json_t *arr = json_array(), *out = json_array(), *first = NULL;
+    struct bayes_fit_counts fc;
+    char err[256];
+
+    CHECK(cfg != NULL);
+    if (!cfg)
+        return;
+    gsl_rng_set(rng, 3);
+    for (int i = 0; i < 30; i++) {
+        json_t *flat = space_sample(cfg, rng, NULL, NULL);
+        double x = json_real_value(json_object_get(flat, "x"));
+        add_run(cfg, arr, flat, "finished", (x - 0.3) * (x - 0.3));
+        json_decref(flat);
+    }
+    {
+        struct runs *r = to_runs(arr);
+        bayes_cache_clear();
+        gsl_rng_set(rng, 11);
+        CHECK_INT(bayes_suggest(cfg, r, 1, rng, out, err, sizeof(err)), 1);
+        first = json_deep_copy(json_array_get(out, 0));
+        CHECK_INT(bayes_suggest(cfg, r, 1, rng, out, err, sizeof(err)), 1);
+        bayes_fit_counts(&fc);
+        CHECK_INT(fc.cold, 1);
+        CHECK_INT(fc.reused, 1);
+        CHECK_INT(fc.warm, 0);
+        bayes_cache_clear();
+        gsl_rng_set(rng, 11);
+        json_array_clear(out);
+        CHECK_INT(bayes_suggest(cfg, r, 1, rng, out, err, sizeof(err)), 1);
+        CHECK(json_equal(first, json_array_get(out, 0)));
+        runs_free(r);
+    }
+    for (int k = 0; k < 40; k++) {
+        json_t *flat = space_sample(cfg, rng, NULL, NULL);
+        struct runs *r;
+        add_run(cfg, arr, flat, "finished", 0.5);
+        json_decref(flat);
+        r = to_runs(arr);
+        CHECK_INT(bayes_suggest(cfg, r, 1, rng, out, err, sizeof(err)), 1);
+        runs_free(r);
+    }
+    bayes_fit_counts(&fc);
+    /* 31..59 runs warm (29), 60 doubled the cold fit's 30: cold, then warm */
+    CHECK_INT(fc.cold, 2);
+    CHECK_INT(fc.warm, 39);
+    json_decref(first);
+    json_decref(out);
+    json_decref(arr);
+    gsl_rng_free(rng);
+    config_free(cfg);
+}
+
 int main(void) {
     gsl_set_error_handler_off();
+    TEST_RUN(test_fit_cache);
     TEST_RUN(test_mixed_space);
     TEST_RUN(test_initial_and_states);
     TEST_RUN(test_in_flight);

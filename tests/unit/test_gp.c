@@ -124,6 +124,38 @@ static void test_fit_known_function(void) {
     gsl_rng_free(rng);
 }
 
+/* A warm refit from the theta of a fit on fewer points is at least as
+ * likely as that theta on the new data, and as good as a cold fit
+ * (within a small margin); maxiter 0 keeps theta. */
+static void test_refit_warm(void) {
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    struct gp *gp = gp_new(2);
+    double X[2 * 30], y[30], th[4], th0[4], before, warm, cold;
+
+    gsl_rng_set(rng, 5);
+    for (int i = 0; i < 30; i++) {
+        X[2 * i] = gsl_rng_uniform(rng);
+        X[2 * i + 1] = gsl_rng_uniform(rng);
+        y[i] = sin(6 * X[2 * i]) + 0.1 * X[2 * i + 1];
+    }
+    CHECK_INT(gp_fit(gp, X, y, 25, rng), 0);
+    gp_get_theta(gp, th0);
+    CHECK_INT(gp_refit(gp, X, y, 30, rng, 0), 0);
+    gp_get_theta(gp, th);
+    CHECK(!memcmp(th, th0, sizeof(th)));
+    CHECK_INT(gp_lml(gp, th0, &before, NULL), 0);
+    CHECK_INT(gp_refit(gp, X, y, 30, rng, 10), 0);
+    gp_get_theta(gp, th);
+    CHECK_INT(gp_lml(gp, th, &warm, NULL), 0);
+    CHECK(warm >= before - 1e-9);
+    CHECK_INT(gp_fit(gp, X, y, 30, rng), 0);
+    gp_get_theta(gp, th);
+    CHECK_INT(gp_lml(gp, th, &cold, NULL), 0);
+    CHECK(warm >= cold - 1.0);
+    gp_free(gp);
+    gsl_rng_free(rng);
+}
+
 static void test_log_ei(void) {
     /* matches the closed form where EI is representable */
     double mu = 0.3, var = 0.04, best = 0.1, s = 0.2, z = (best - mu) / s;
@@ -221,6 +253,7 @@ int main(void) {
     TEST_RUN(test_kernel_gradient);
     TEST_RUN(test_lml_gradient);
     TEST_RUN(test_fit_known_function);
+    TEST_RUN(test_refit_warm);
     TEST_RUN(test_log_ei);
     TEST_RUN(test_maximize_ei);
     TEST_RUN(test_condition_exact);
