@@ -31,6 +31,8 @@ struct bayes {
     const struct sweep_config *cfg;
     struct bayes_dim *dims;
     size_t D, nsearch;
+    struct gp_group *groups; /* the categoricals' one-hot coordinates */
+    size_t ngroups;
     double *X, *y; /* observations */
     size_t n, cap;
     uint64_t key;  /* the space and metric, for the cache */
@@ -215,7 +217,7 @@ static json_t *bayes_decode(const struct param *p, const double *u) {
  * An entry only ever gives a starting point, so two sweeps sharing a
  * space share an entry harmlessly. */
 #define BAYES_CACHE 16
-#define BAYES_WARM_ITERS 10
+#define BAYES_WARM_ITERS 6
 #define BAYES_COLD_N 20
 
 struct bayes_cached {
@@ -312,12 +314,17 @@ static int bayes_init(struct bayes *b, const struct sweep_config *cfg) {
     b->cfg = cfg;
     b->key = 0xcbf29ce484222325ULL;
     b->dims = calloc(cfg->nparams ? cfg->nparams : 1, sizeof(*b->dims));
-    if (!b->dims)
+    b->groups = calloc(cfg->nparams ? cfg->nparams : 1, sizeof(*b->groups));
+    if (!b->dims || !b->groups)
         return SWEEP_ENOMEM;
     for (size_t i = 0; i < cfg->nparams; i++) {
         b->dims[i].p = &cfg->params[i];
         b->dims[i].off = b->D;
         b->dims[i].width = bayes_width(&cfg->params[i]);
+        if (b->dims[i].width && (cfg->params[i].dist == DIST_CATEGORICAL ||
+                                 cfg->params[i].dist == DIST_CATEGORICAL_W_PROBS))
+            b->groups[b->ngroups++] =
+                (struct gp_group){b->D, b->dims[i].width};
         b->D += b->dims[i].width;
         b->nsearch += b->dims[i].width > 0;
         b->key = bayes_hash(b->key, cfg->params[i].name,
@@ -335,6 +342,7 @@ static int bayes_init(struct bayes *b, const struct sweep_config *cfg) {
 
 static void bayes_release(struct bayes *b) {
     free(b->dims);
+    free(b->groups);
     free(b->X);
     free(b->y);
     free(b->P);
@@ -591,7 +599,7 @@ static int bayes_believe(struct bayes *b, struct gp *gp, double *best) {
         *best = fmin(*best, y[i]);
     if (!rc && b->np) {
         b->gp_obs = 0;
-        rc = gp_condition_exact(gp, X, y, n, b->np);
+        rc = gp_condition_fantasy(gp, X, y, n, b->np);
     }
     free(X);
     free(y);
@@ -605,7 +613,8 @@ static int bayes_one(struct bayes *b, struct gp *gp, gsl_rng *rng,
     int rc = bayes_believe(b, gp, &best);
 
     if (!rc)
-        rc = gp_maximize_ei(gp, best, BAYES_NCAND, rng, x);
+        rc = gp_maximize_ei(gp, best, BAYES_NCAND, b->groups, b->ngroups, rng,
+                            x);
     if (!rc)
         *obj = bayes_decode_row(b, x, rng, &rc);
     /* the decoded (rounded) point is what will run: believe that one */
@@ -663,6 +672,57 @@ static int bayes_fit(struct bayes *b, struct gp *gp, gsl_rng *rng) {
     return rc;
 }
 
+static int bayes_cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Output warping. A heavy right tail (skewness above 1: a few runs far
+ * worse than most, as on rosenbrock or with a loss that diverges) makes
+ * the standardised outputs squeeze every good run into a sliver near
+ * the bottom, where the GP sees no shape; log(y - min + delta) spreads
+ * the good end out again and keeps the order, so the best run and the
+ * EI incumbent stay the same runs. delta, the gap from the minimum to
+ * the lower quantile BAYES_WARP_Q, sets how strongly: the log is
+ * near-linear above it. Imputed values and fantasies live in the warped
+ * space too (they are computed from these y). */
+#define BAYES_WARP_SKEW 1.0
+#define BAYES_WARP_Q 0.5
+
+static int bayes_warp(struct bayes *b) {
+    double m = 0, m2 = 0, m3 = 0, *sorted, lo, delta;
+    size_t n = b->n;
+
+    if (n < 5)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        m += b->y[i];
+    m /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double t = b->y[i] - m;
+        m2 += t * t;
+        m3 += t * t * t;
+    }
+    m2 /= (double)n;
+    m3 /= (double)n;
+    if (!(m2 > 0) || !(m3 / (m2 * sqrt(m2)) > BAYES_WARP_SKEW))
+        return 0;
+    sorted = malloc(n * sizeof(double));
+    if (!sorted)
+        return SWEEP_ENOMEM;
+    memcpy(sorted, b->y, n * sizeof(double));
+    qsort(sorted, n, sizeof(double), bayes_cmp_d);
+    lo = sorted[0];
+    delta = sorted[(size_t)(BAYES_WARP_Q * (double)(n - 1))] - lo;
+    if (!(delta > 1e-12 * (1 + fabs(lo))))
+        delta = 1e-12 * (1 + fabs(lo));
+    for (size_t i = 0; i < n; i++)
+        b->y[i] = log(b->y[i] - lo + delta);
+    free(sorted);
+    return 0;
+}
+
 static int bayes_run(struct bayes *b, size_t count, gsl_rng *rng, json_t *out,
                      long *made) {
     struct gp *gp = NULL;
@@ -674,9 +734,10 @@ static int bayes_run(struct bayes *b, size_t count, gsl_rng *rng, json_t *out,
             rc = bayes_random(b, rng, &obj);
         } else {
             if (!fitted) {
+                rc = bayes_warp(b);
                 bayes_subsample(b, rng);
                 gp = gp_new(b->D);
-                rc = gp ? bayes_fit(b, gp, rng) : SWEEP_ENOMEM;
+                rc = rc ? rc : gp ? bayes_fit(b, gp, rng) : SWEEP_ENOMEM;
                 fitted = 1;
             }
             if (!rc)

@@ -43,7 +43,6 @@
 #define GP_PRIOR_SN_SD 3.0
 #define GP_PENALTY 100.0 /* outside the box, per unit squared */
 #define GP_JITTER_TRIES 6
-#define GP_EXACT 1e-8 /* noise of exact points, relative to sf2 */
 
 struct gp {
     size_t d, n, cap;
@@ -53,7 +52,7 @@ struct gp {
     double ymean, ystd;
     int fitted;        /* standardisation set by a gp_fit() */
     int ready;         /* L and alpha match X, y, theta */
-    size_t nexact;     /* the last nexact points are noise-free */
+    size_t nfant;      /* the last nfant points are fantasies */
     gsl_matrix *L;     /* cap x cap; the top-left n x n is used */
     gsl_vector *alpha; /* K^-1 y */
     double *kbuf;      /* n: k(x, X) for predictions */
@@ -216,9 +215,7 @@ static int gp_factor(struct gp *gp, const double *theta, gsl_matrix_view *Lv,
                 gsl_matrix_set(&Lv->matrix, j, i, k);
             }
             *gsl_matrix_ptr(&Lv->matrix, i, i) +=
-                (i + gp->nexact >= n ? fmin(sn2, GP_EXACT * exp(theta[d]))
-                                     : sn2) +
-                jitter;
+                sn2 + jitter;
         }
         if (gsl_linalg_cholesky_decomp1(&Lv->matrix) == GSL_SUCCESS) {
             yv = gsl_vector_view_array(gp->y, n);
@@ -249,22 +246,22 @@ static int gp_store(struct gp *gp, const double *X, const double *y, size_t n) {
     return 0;
 }
 
-int gp_condition_exact(struct gp *gp, const double *X, const double *y,
-                       size_t n, size_t nexact) {
+int gp_condition_fantasy(struct gp *gp, const double *X, const double *y,
+                         size_t n, size_t nfant) {
     gsl_matrix_view Lv;
     gsl_vector_view av;
-    int rc = nexact <= n ? gp_store(gp, X, y, n) : SWEEP_EINVAL;
+    int rc = nfant <= n ? gp_store(gp, X, y, n) : SWEEP_EINVAL;
 
     if (rc)
         return rc;
-    gp->nexact = nexact;
+    gp->nfant = nfant;
     rc = gp_factor(gp, gp->theta, &Lv, &av);
     gp->ready = rc == 0;
     return rc;
 }
 
 int gp_condition(struct gp *gp, const double *X, const double *y, size_t n) {
-    return gp_condition_exact(gp, X, y, n, 0);
+    return gp_condition_fantasy(gp, X, y, n, 0);
 }
 
 /* ---- likelihood ---- */
@@ -560,7 +557,7 @@ static int gp_fit_starts(struct gp *gp, const double *X, const double *y,
     if (!rc) {
         gp_standardise(gp, y, n);
         rc = gp_store(gp, X, y, n);
-        gp->nexact = 0;
+        gp->nfant = 0;
     }
     memcpy(prev, gp->theta, m * sizeof(double));
     for (int s = s0; !rc && s < s1; s++) {
@@ -655,8 +652,11 @@ double gp_log_ei(double mu, double var, double best) {
 
 struct gp_acq {
     struct gp *gp;
-    double best; /* standardised */
-    double *x;   /* d scratch */
+    double best;     /* standardised */
+    double *x;       /* d scratch */
+    const double *base; /* the point refined: its one-hot coordinates */
+    size_t *idx;     /* the coordinates refined (not in a group) */
+    size_t nidx;
 };
 
 /* -log EI at x clamped to [0,1]^d, plus a penalty outside it. */
@@ -664,8 +664,10 @@ static double gp_acq_f(const gsl_vector *v, void *params) {
     struct gp_acq *a = params;
     double pen = 0, mu, var;
 
-    for (size_t j = 0; j < a->gp->d; j++) {
-        double t = gsl_vector_get(v, j);
+    memcpy(a->x, a->base, a->gp->d * sizeof(double));
+    for (size_t k = 0; k < a->nidx; k++) {
+        size_t j = a->idx[k];
+        double t = gsl_vector_get(v, k);
         a->x[j] = fmin(fmax(t, 0), 1);
         pen += 1e3 * (t - a->x[j]) * (t - a->x[j]);
     }
@@ -674,24 +676,32 @@ static double gp_acq_f(const gsl_vector *v, void *params) {
     return -gp_log_ei(mu, var, a->best) + pen;
 }
 
-/* Nelder-Mead from x (in place, clamped to the box on return), until the
- * simplex is GP_REFINE_TOL across (0.01% of a parameter's range: below
- * what rounding to integers, q or a printed float keeps) or after
- * GP_REFINE_ITERS steps (the best candidate is already close: the
- * local candidates of gp_maximize_ei() put it there). */
+/* Nelder-Mead from x over its coordinates outside the one-hot groups (in
+ * place, clamped to the box on return), until the simplex is
+ * GP_REFINE_TOL across (0.01% of a parameter's range: below what
+ * rounding to integers, q or a printed float keeps) or after
+ * GP_REFINE_ITERS steps (the best candidate is already close: the local
+ * candidates of gp_maximize_ei() put it there). */
 #define GP_REFINE_ITERS 80
 #define GP_REFINE_TOL 1e-4
-static int gp_refine(struct gp_acq *a, double *x, double *f) {
-    size_t d = a->gp->d;
-    gsl_multimin_function fn = {gp_acq_f, d, a};
-    gsl_multimin_fminimizer *s =
-        gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, d);
-    gsl_vector *x0 = gsl_vector_alloc(d), *step = gsl_vector_alloc(d);
-    int rc = s && x0 && step ? 0 : SWEEP_ENOMEM;
 
+static int gp_refine(struct gp_acq *a, double *x, double *f) {
+    size_t m = a->nidx;
+    gsl_multimin_function fn = {gp_acq_f, m, a};
+    gsl_multimin_fminimizer *s;
+    gsl_vector *x0, *step;
+    int rc;
+
+    if (m == 0)
+        return 0; /* only categoricals: the candidates were exact */
+    s = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, m);
+    x0 = gsl_vector_alloc(m);
+    step = gsl_vector_alloc(m);
+    rc = s && x0 && step ? 0 : SWEEP_ENOMEM;
+    a->base = x;
     if (!rc) {
-        for (size_t j = 0; j < d; j++)
-            gsl_vector_set(x0, j, x[j]);
+        for (size_t k = 0; k < m; k++)
+            gsl_vector_set(x0, k, x[a->idx[k]]);
         gsl_vector_set_all(step, 0.05);
         if (gsl_multimin_fminimizer_set(s, &fn, x0, step) == GSL_SUCCESS) {
             for (int it = 0; it < GP_REFINE_ITERS; it++) {
@@ -703,19 +713,32 @@ static int gp_refine(struct gp_acq *a, double *x, double *f) {
             }
             if (s->fval < *f) {
                 *f = s->fval;
-                for (size_t j = 0; j < d; j++)
-                    x[j] = fmin(fmax(gsl_vector_get(s->x, j), 0), 1);
+                for (size_t k = 0; k < m; k++)
+                    x[a->idx[k]] = fmin(fmax(gsl_vector_get(s->x, k), 0), 1);
             }
         }
     }
-    gsl_multimin_fminimizer_free(s);
-    gsl_vector_free(x0);
-    gsl_vector_free(step);
+    if (s)
+        gsl_multimin_fminimizer_free(s);
+    if (x0)
+        gsl_vector_free(x0);
+    if (step)
+        gsl_vector_free(step);
     return rc;
 }
 
 #define GP_NREFINE 2
 #define GP_NLOCAL_AT 5 /* local candidates around this many best points */
+
+/* What gp_candidate() draws from. */
+struct gp_cands {
+    gsl_qrng *q;
+    int use_q;
+    const double *shift;
+    const struct gp_group *groups;
+    size_t ngroups, ncand;
+    size_t at[GP_NLOCAL_AT], nat; /* the best points' indexes */
+};
 #define GP_BLOCK 128 /* candidates scored together by one triangular solve */
 
 /* -log EI of nb candidates C (nb x d) into f: K* for the block, the means
@@ -773,8 +796,9 @@ static void gp_keep(double f, const double *x, size_t d, double *top,
     memcpy(topx + i * d, x, d * sizeof(double));
 }
 
-/* Indexes of the (up to) GP_NLOCAL_AT lowest y among the data, into at[];
- * returns how many. */
+/* Indexes of the (up to) GP_NLOCAL_AT lowest y among the data (fantasies
+ * included: around a believed point is where the others in flight
+ * should not be, but near it often is), into at[]; returns how many. */
 static size_t gp_best_points(const struct gp *gp, size_t *at) {
     size_t k = 0;
 
@@ -795,44 +819,106 @@ static size_t gp_best_points(const struct gp *gp, size_t *at) {
     return k;
 }
 
+/* Whether x is within GP_MIN_DIST (Euclidean, in [0,1]^d) of a fantasy:
+ * a point in flight. Fantasies are data with the fitted noise, which lets
+ * the runs in flight cluster where the model is sure (on the benchmark
+ * this converged better with 4 workers than noise-free fantasies, which
+ * push them apart), but two at the same place would be one run twice. */
+#define GP_MIN_DIST 0.015
+
+static int gp_near_fantasy(const struct gp *gp, const double *x) {
+    for (size_t i = gp->n - gp->nfant; i < gp->n; i++) {
+        double r2 = 0;
+        for (size_t j = 0; j < gp->d; j++) {
+            double t = x[j] - gp->X[i * gp->d + j];
+            r2 += t * t;
+        }
+        if (r2 < GP_MIN_DIST * GP_MIN_DIST)
+            return 1;
+    }
+    return 0;
+}
+
+/* Sets group g of x to one-hot at k. */
+static void gp_one_hot(const struct gp_group *g, size_t k, double *x) {
+    for (size_t j = 0; j < g->width; j++)
+        x[g->off + j] = j == k;
+}
+
 /* Candidate c of ncand: the first half a randomly shifted Sobol sequence
- * (uniform draws past 40 dimensions), the second half Gaussian steps
- * around the best observed points (half of them with sd 0.02, half
- * 0.15, clamped): EI's maximum is usually near the incumbent, where
- * space-filling points are sparse. */
-static void gp_candidate(const struct gp *gp, gsl_qrng *q, int *use_q,
-                         const double *shift, const size_t *at, size_t nat,
-                         size_t c, size_t ncand, gsl_rng *rng, double *xc) {
+ * (uniform draws past 40 dimensions) with each one-hot group set at its
+ * largest coordinate (so every category is as likely), the second half
+ * Gaussian steps around the best observed points (half of them with sd
+ * 0.02, half 0.15, clamped), which switch each group to a random
+ * category one time in four: EI's maximum is usually near the incumbent,
+ * where space-filling points are sparse, and a categorical is explored
+ * by trying the other values where the rest is already good. Candidates
+ * are real configurations: EI is never judged at a blend of categories. */
+static void gp_candidate(const struct gp *gp, struct gp_cands *cs,
+                         size_t c, gsl_rng *rng, double *xc) {
     size_t d = gp->d;
 
-    if (c < ncand / 2 || nat == 0) {
-        if (*use_q && gsl_qrng_get(q, xc) != GSL_SUCCESS)
-            *use_q = 0; /* cannot happen for d <= 40; fall back anyway */
+    if (c < cs->ncand / 2 || cs->nat == 0) {
+        if (cs->use_q && gsl_qrng_get(cs->q, xc) != GSL_SUCCESS)
+            cs->use_q = 0; /* cannot happen for d <= 40; fall back anyway */
         for (size_t j = 0; j < d; j++)
-            xc[j] = *use_q ? fmod(xc[j] + shift[j], 1.0) : gsl_rng_uniform(rng);
+            xc[j] = cs->use_q ? fmod(xc[j] + cs->shift[j], 1.0)
+                              : gsl_rng_uniform(rng);
+        for (size_t g = 0; g < cs->ngroups; g++) {
+            const struct gp_group *gr = &cs->groups[g];
+            size_t k = 0;
+            for (size_t j = 1; j < gr->width; j++)
+                if (xc[gr->off + j] > xc[gr->off + k])
+                    k = j;
+            gp_one_hot(gr, k, xc);
+        }
     } else {
-        const double *x0 = gp->X + at[c % nat] * d;
+        const double *x0 = gp->X + cs->at[c % cs->nat] * d;
         double sd = c % 2 ? 0.02 : 0.15;
         for (size_t j = 0; j < d; j++)
             xc[j] = fmin(fmax(x0[j] + gsl_ran_gaussian(rng, sd), 0), 1);
+        for (size_t g = 0; g < cs->ngroups; g++) {
+            const struct gp_group *gr = &cs->groups[g];
+            memcpy(xc + gr->off, x0 + gr->off, gr->width * sizeof(double));
+            if (gsl_rng_uniform(rng) < 0.25)
+                gp_one_hot(gr, gsl_rng_uniform_int(rng, gr->width), xc);
+        }
     }
 }
 
-int gp_maximize_ei(struct gp *gp, double best, size_t ncand, gsl_rng *rng,
-                   double *xout) {
-    size_t d = gp->d, at[GP_NLOCAL_AT], nat;
+int gp_maximize_ei(struct gp *gp, double best, size_t ncand,
+                   const struct gp_group *groups, size_t ngroups,
+                   gsl_rng *rng, double *xout) {
+    size_t d = gp->d, idx[d];
     double top[GP_NREFINE], shift[d], bestf = HUGE_VAL, score[GP_BLOCK];
     double *cand = malloc(GP_BLOCK * d * sizeof(double));
     double *buf = malloc(d * (GP_NREFINE + 2) * sizeof(double));
     double *topx = buf, *x = buf ? buf + GP_NREFINE * d : NULL;
-    struct gp_acq a = {gp, (best - gp->ymean) / gp->ystd, buf ? x + d : NULL};
-    gsl_qrng *q = d <= 40 ? gsl_qrng_alloc(gsl_qrng_sobol, (unsigned)d) : NULL;
-    int rc = buf && cand && (q || d > 40) ? 0 : SWEEP_ENOMEM;
-    int use_q = q != NULL;
+    struct gp_acq a = {gp, (best - gp->ymean) / gp->ystd, buf ? x + d : NULL,
+                       NULL, idx, 0};
+    struct gp_cands cs = {0};
+    int rc, in_group[d];
 
+    cs.q = d <= 40 ? gsl_qrng_alloc(gsl_qrng_sobol, (unsigned)d) : NULL;
+    cs.use_q = cs.q != NULL;
+    cs.shift = shift;
+    cs.groups = groups;
+    cs.ngroups = ngroups;
+    cs.ncand = ncand;
+    rc = buf && cand && (cs.q || d > 40) ? 0 : SWEEP_ENOMEM;
+    memset(in_group, 0, sizeof(in_group));
+    for (size_t g = 0; g < ngroups; g++)
+        for (size_t j = 0; j < groups[g].width; j++)
+            if (groups[g].off + j < d)
+                in_group[groups[g].off + j] = 1;
+            else
+                rc = SWEEP_EINVAL;
+    for (size_t j = 0; j < d; j++)
+        if (!in_group[j])
+            idx[a.nidx++] = j;
     if (!rc && !gp->ready)
         rc = SWEEP_EINVAL;
-    nat = rc ? 0 : gp_best_points(gp, at);
+    cs.nat = rc ? 0 : gp_best_points(gp, cs.at);
     for (int i = 0; i < GP_NREFINE; i++)
         top[i] = HUGE_VAL;
     for (size_t j = 0; j < d; j++)
@@ -840,15 +926,20 @@ int gp_maximize_ei(struct gp *gp, double best, size_t ncand, gsl_rng *rng,
     for (size_t c0 = 0; !rc && c0 < ncand; c0 += GP_BLOCK) {
         size_t nb = ncand - c0 < GP_BLOCK ? ncand - c0 : GP_BLOCK;
         for (size_t c = 0; c < nb; c++)
-            gp_candidate(gp, q, &use_q, shift, at, nat, c0 + c, ncand, rng,
-                         cand + c * d);
+            gp_candidate(gp, &cs, c0 + c, rng, cand + c * d);
         rc = gp_score_block(gp, cand, nb, a.best, score);
         for (size_t c = 0; !rc && c < nb; c++)
-            gp_keep(score[c], cand + c * d, d, top, topx);
+            if (!gp_near_fantasy(gp, cand + c * d))
+                gp_keep(score[c], cand + c * d, d, top, topx);
     }
     for (int i = 0; !rc && i < GP_NREFINE && top[i] < HUGE_VAL; i++) {
         double f = top[i];
+        memcpy(x, topx + i * d, d * sizeof(double));
         rc = gp_refine(&a, topx + i * d, &f);
+        if (!rc && gp_near_fantasy(gp, topx + i * d)) { /* refined into one */
+            memcpy(topx + i * d, x, d * sizeof(double));
+            f = top[i];
+        }
         if (!rc && f < bestf) {
             bestf = f;
             memcpy(xout, topx + i * d, d * sizeof(double));
@@ -856,8 +947,8 @@ int gp_maximize_ei(struct gp *gp, double best, size_t ncand, gsl_rng *rng,
     }
     if (!rc && !(bestf < HUGE_VAL))
         rc = SWEEP_EINVAL;
-    if (q)
-        gsl_qrng_free(q);
+    if (cs.q)
+        gsl_qrng_free(cs.q);
     free(cand);
     free(buf);
     return rc;

@@ -46,11 +46,13 @@ int gp_refit(struct gp *gp, const double *X, const double *y, size_t n,
  * believer adds points without refitting). Same returns as gp_fit(). */
 int gp_condition(struct gp *gp, const double *X, const double *y, size_t n);
 
-/* gp_condition() where the last nexact points are taken as exact (no
- * noise, only jitter): fantasies of the kriging believer, so that the
- * variance at a believed point collapses and EI looks elsewhere. */
-int gp_condition_exact(struct gp *gp, const double *X, const double *y,
-                       size_t n, size_t nexact);
+/* gp_condition() where the last nfant points are fantasies (the kriging
+ * believer's: points in flight, at the mean of a GP without them): the
+ * variance near them shrinks to the noise, so EI looks elsewhere, and
+ * gp_maximize_ei() never returns a point within 0.015 of one (the same
+ * run twice). */
+int gp_condition_fantasy(struct gp *gp, const double *X, const double *y,
+                         size_t n, size_t nfant);
 
 /* Posterior mean and variance (of the latent function, no noise) at x,
  * in the units of y. Needs a conditioned gp; 0 or SWEEP_EINVAL. */
@@ -70,12 +72,20 @@ int gp_lml(struct gp *gp, const double *theta, double *lml, double *grad);
  * far into the tail where EI itself underflows to 0. */
 double gp_log_ei(double mu, double var, double best);
 
-/* The x in [0,1]^d (written to xout) with the largest EI below `best`:
+/* A one-hot group of coordinates (a categorical's values): candidates
+ * set exactly one of them to 1, the refinement leaves them as they are. */
+struct gp_group {
+    size_t off, width;
+};
+
+/* The x in [0,1]^d (written to xout) with the largest EI below `best`,
+ * among points whose groups (ngroups of them, may be 0) are one-hot:
  * ncand candidates, half Sobol points (randomly shifted; plain uniform
  * draws past 40 dimensions), half Gaussian steps around the best
  * observed points, then Nelder-Mead from the best few. Returns 0 or
  * SWEEP_ENOMEM/SWEEP_EINVAL. */
-int gp_maximize_ei(struct gp *gp, double best, size_t ncand, gsl_rng *rng,
-                   double *xout);
+int gp_maximize_ei(struct gp *gp, double best, size_t ncand,
+                   const struct gp_group *groups, size_t ngroups,
+                   gsl_rng *rng, double *xout);
 
 #endif

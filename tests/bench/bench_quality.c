@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bayes.h"
 #include "config.h"
 #include "runs.h"
 #include "search.h"
@@ -252,6 +253,7 @@ static void run_sequential(const struct bench_fn *fn,
     int c = 0;
 
     gsl_rng_set(rng, seed);
+    bayes_cache_clear(); /* each seed as in its own process */
     for (int e = 1; e <= MAX_EVALS; e++) {
         json_t *p = suggest(cfg, arr, rng, ck), *run = run_running(cfg, p);
         double v = fn->f(p);
@@ -278,6 +280,7 @@ static double run_parallel(const struct bench_fn *fn,
     size_t asked = 0, done = 0;
 
     gsl_rng_set(rng, seed);
+    bayes_cache_clear(); /* each seed as in its own process */
     while (done < PAR_EVALS) {
         while (asked < PAR_EVALS && asked - done < PAR_WORKERS) {
             json_t *p = suggest(cfg, arr, rng, ck);
