@@ -810,43 +810,58 @@ static void et_int(struct loader *L, const struct ynode *et, const char *key,
     free(kp);
 }
 
-static void load_et(struct loader *L, const struct ynode *et) {
-    static const char *const types[] = {"hyperband", NULL};
-    struct early_terminate *e = &L->cfg->et;
-    const struct ynode *v;
-    size_t errors_before = L->d->nerrors;
-    long n;
+/* The keys each early_terminate type takes besides "type", as bits in
+ * et_keys' order. */
+enum { ET_K_MIN = 1 << 1, ET_K_MAX = 1 << 2, ET_K_S = 1 << 3, ET_K_ETA = 1 << 4,
+       ET_K_STRICT = 1 << 5 };
+static const char *const et_types[] = {"hyperband", "median", "asha", NULL};
+static const unsigned et_type_keys[] = {
+    ET_K_MIN | ET_K_MAX | ET_K_S | ET_K_ETA | ET_K_STRICT, /* hyperband */
+    ET_K_MIN,                                              /* median */
+    ET_K_MIN | ET_K_MAX | ET_K_ETA,                        /* asha */
+};
 
-    e->eta = 3;
-    e->strict = 1;
-    if (et->kind != YN_MAP) {
-        ERR(L, et, "early_terminate", "must be a mapping, not %s",
-            ynode_kind_name(et));
-        return;
+static void et_check_type_keys(struct loader *L, const struct ynode *et,
+                               int t) {
+    for (int i = 1; et_keys[i]; i++) {
+        const struct ynode *k;
+        char *kp;
+        if ((et_type_keys[t] & (1u << i)) || !ynode_get(et, et_keys[i], &k))
+            continue;
+        kp = path_join("early_terminate", et_keys[i]);
+        ERR(L, k, kp, "key '%s' does not apply to early_terminate type %s",
+            et_keys[i], et_types[t]);
+        free(kp);
     }
-    check_keys(L, et, "early_terminate", et_keys, "early_terminate");
-    if (!(v = ynode_get(et, "type", NULL))) {
-        ERR(L, et, "early_terminate", "needs 'type' (hyperband)");
-        return;
-    }
-    if (get_enum(L, v, "early_terminate.type", types, "early_terminate type") < 0)
-        return;
-    e->type = ET_HYPERBAND;
-    et_int(L, et, "min_iter", &e->min_iter);
-    et_int(L, et, "max_iter", &e->max_iter);
-    et_int(L, et, "s", &e->s);
-    if ((v = ynode_get(et, "eta", NULL)) &&
+}
+
+static void et_read_keys(struct loader *L, const struct ynode *et, int t) {
+    struct early_terminate *e = &L->cfg->et;
+    unsigned keys = et_type_keys[t];
+    const struct ynode *v;
+
+    if (keys & ET_K_MIN)
+        et_int(L, et, "min_iter", &e->min_iter);
+    if (keys & ET_K_MAX)
+        et_int(L, et, "max_iter", &e->max_iter);
+    if (keys & ET_K_S)
+        et_int(L, et, "s", &e->s);
+    if ((keys & ET_K_ETA) && (v = ynode_get(et, "eta", NULL)) &&
         get_number(L, v, "early_terminate.eta", &e->eta) == 0 && !(e->eta > 1))
         ERR(L, v, "early_terminate.eta", "must be greater than 1, not %s", v->text);
-    if ((v = ynode_get(et, "strict", NULL))) {
+    if ((keys & ET_K_STRICT) && (v = ynode_get(et, "strict", NULL))) {
         if (v->kind != YN_BOOL)
             ERR(L, v, "early_terminate.strict", "must be true or false, not %s",
                 ynode_kind_name(v));
         else
             e->strict = v->b;
     }
-    if (L->d->nerrors != errors_before)
-        return; /* bands from half-read keys would only add noise */
+}
+
+static void et_hyperband_bands(struct loader *L, const struct ynode *et) {
+    struct early_terminate *e = &L->cfg->et;
+    long n;
+
     if (!e->min_iter && !(e->max_iter && e->s)) {
         ERR(L, et, "early_terminate",
             "hyperband needs min_iter, or max_iter and s");
@@ -860,6 +875,63 @@ static void load_et(struct loader *L, const struct ynode *et) {
             "gives no bands: max_iter %ld divided by eta %g is below 1",
             e->max_iter, e->eta);
     e->nbands = n > 0 ? (size_t)n : 0;
+}
+
+/* Rungs min_iter * eta^k, capped like hyperband's min_iter form and kept
+ * below max_iter when it is given. */
+static void et_asha_rungs(struct loader *L, const struct ynode *et) {
+    struct early_terminate *e = &L->cfg->et;
+    long n;
+
+    if (!e->min_iter)
+        e->min_iter = 1;
+    n = config_hyperband_bands(e->min_iter, 0, 0, e->eta, &e->bands);
+    if (n < 0) {
+        L->oom = 1;
+        return;
+    }
+    while (n > 0 && e->max_iter && e->bands[n - 1] >= e->max_iter)
+        n--;
+    e->nbands = (size_t)n;
+    if (n == 0)
+        ERR(L, et, "early_terminate",
+            "gives no rungs: min_iter %ld is not below max_iter %ld",
+            e->min_iter, e->max_iter);
+}
+
+static void load_et(struct loader *L, const struct ynode *et) {
+    struct early_terminate *e = &L->cfg->et;
+    const struct ynode *v;
+    size_t errors_before = L->d->nerrors;
+    int t;
+
+    e->eta = 3;
+    e->strict = 1;
+    if (et->kind != YN_MAP) {
+        ERR(L, et, "early_terminate", "must be a mapping, not %s",
+            ynode_kind_name(et));
+        return;
+    }
+    check_keys(L, et, "early_terminate", et_keys, "early_terminate");
+    if (!(v = ynode_get(et, "type", NULL))) {
+        ERR(L, et, "early_terminate", "needs 'type' (hyperband, median or asha)");
+        return;
+    }
+    if ((t = get_enum(L, v, "early_terminate.type", et_types,
+                      "early_terminate type")) < 0)
+        return;
+    e->type = (enum et_type)(ET_HYPERBAND + t);
+    et_check_type_keys(L, et, t);
+    et_read_keys(L, et, t);
+    if (L->d->nerrors != errors_before)
+        return; /* bands from half-read keys would only add noise */
+    if (e->type == ET_HYPERBAND)
+        et_hyperband_bands(L, et);
+    else if (e->type == ET_ASHA)
+        et_asha_rungs(L, et);
+    else if (!e->min_iter)
+        ERR(L, et, "early_terminate",
+            "median needs min_iter, the values a run logs before it is judged");
 }
 
 static void load_command(struct loader *L, const struct ynode *c) {

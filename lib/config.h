@@ -65,7 +65,7 @@ struct param {
 
 enum impute { IMPUTE_WORST, IMPUTE_LATEST, IMPUTE_BEST };
 enum impute_running { IWR_FALSE, IWR_WORST, IWR_LATEST, IWR_BEST };
-enum et_type { ET_NONE, ET_HYPERBAND };
+enum et_type { ET_NONE, ET_HYPERBAND, ET_MEDIAN, ET_ASHA };
 
 struct metric {
     char *name; /* NULL when the config has no metric */
@@ -76,12 +76,14 @@ struct metric {
     enum impute_running impute_while_running;
 };
 
+/* docs/early-stop.md: hyperband (COMPAT.md 4), median and asha. */
 struct early_terminate {
     enum et_type type;
-    long min_iter, max_iter, s; /* 0 when not given */
+    long min_iter, max_iter, s; /* 0 when not given (asha: min_iter 1) */
     double eta;                 /* default 3 */
     int strict;                 /* default 1 */
-    long *bands;                /* ascending, computed at load (owned) */
+    long *bands;                /* hyperband bands or asha rungs, ascending,
+                                   computed at load (owned); none for median */
     size_t nbands;
 };
 

@@ -20,6 +20,8 @@
 
 #include "codec.h"
 #include "config.h"
+#include "earlystop.h"
+#include "estrack.h"
 #include "grid.h"
 #include "kafka.h"
 #include "log.h"
@@ -45,6 +47,7 @@ struct ctl_sweep {
     char state[16];
     struct store_target target;
     int warned; /* method without offline support logged once */
+    struct estrack *es; /* early_terminate's view of the metric, or NULL */
 };
 
 struct ctl_run {
@@ -210,6 +213,7 @@ static void drop_worker(struct controller *c, struct ctl_worker *w) {
 }
 
 static void sweep_release(struct ctl_sweep *s) {
+    estrack_free(s->es);
     free(s->id);
     config_free(s->cfg);
     grid_free(s->grid);
@@ -244,6 +248,30 @@ static void load_grid_taken(struct controller *c, struct ctl_sweep *s) {
     free(bits);
 }
 
+/* early_terminate: every run's values so far, judged on each event. */
+static int load_estrack(struct controller *c, struct ctl_sweep *s,
+                        const char *id) {
+    json_t *runs;
+    int oom, rc;
+
+    s->es = estrack_new(s->cfg, &oom);
+    if (!s->es)
+        return oom ? -1 : 0;
+    runs = store_runs(c->store, id, 1);
+    if (!runs) {
+        LOG(LOG_ERROR, "sweep '%s': cannot read its runs: %s", id,
+            store_errstr(c->store));
+        return -1;
+    }
+    rc = estrack_load(s->es, runs);
+    json_decref(runs);
+    if (rc)
+        return -1;
+    LOG(LOG_INFO, "sweep '%s': %s early termination over %zu runs", id,
+        earlystop_type_name(s->cfg->et.type), estrack_size(s->es));
+    return 0;
+}
+
 static int load_sweep(struct controller *c, const char *id) {
     json_t *o = store_sweep_get(c->store, id);
     struct ctl_sweep s = {0}, *nv;
@@ -274,6 +302,8 @@ static int load_sweep(struct controller *c, const char *id) {
         }
         load_grid_taken(c, &s);
     }
+    if (load_estrack(c, &s, id))
+        goto out;
     if (!s.id || !(nv = grow(c->sweeps, c->nsweeps, sizeof(*nv))))
         goto out;
     c->sweeps = nv;
@@ -540,6 +570,56 @@ static void serve_idle(struct controller *c) {
     }
 }
 
+/* ---- early termination ---- */
+
+/* A requeued run starts over: the store dropped its history. */
+static void requeued(struct controller *c, const struct ctl_run *r) {
+    struct ctl_sweep *s = find_sweep(c, r->sweep);
+
+    if (s && s->es)
+        estrack_restart(s->es, r->run);
+}
+
+struct es_ctx {
+    struct controller *c;
+    struct ctl_sweep *s;
+};
+
+static int es_running(void *arg, const char *run, int attempt) {
+    struct es_ctx *x = arg;
+    struct ctl_run *r = find_run(x->c, x->s->id, run);
+
+    return r && r->attempt == attempt; /* it logs: it has started */
+}
+
+static void es_stop(void *arg, const char *run, int attempt,
+                    const char *reason) {
+    struct es_ctx *x = arg;
+    struct ctl_run *r = find_run(x->c, x->s->id, run);
+
+    if (!r)
+        return;
+    LOG(LOG_INFO, "run %s/%s: early stop: %s", x->s->id, run, reason);
+    x->c->stats.early_stops++;
+    send_command(x->c, x->s->id, run, attempt, r->worker, RCMD_STOP, reason);
+}
+
+/* After each batch of metric events, the runs that logged are judged at
+ * once: a run is stopped on the event that made it worse than its
+ * threshold. Every running run is judged on each tick (all): thresholds
+ * also move when other runs log, which a quiet run would not see, and
+ * judging them all on every batch would cost running x runs per batch. */
+static void judge_sweeps(struct controller *c, int all) {
+    for (size_t i = 0; i < c->nsweeps; i++) {
+        struct ctl_sweep *s = &c->sweeps[i];
+        struct es_ctx x = {c, s};
+        if (s->es && estrack_dirty(s->es, all) &&
+            estrack_judge(s->es, all, es_running, es_stop, &x) < 0)
+            LOG(LOG_ERROR, "sweep '%s': early termination: out of memory",
+                s->id);
+    }
+}
+
 /* ---- incoming messages ---- */
 
 static void on_control(struct controller *c, const struct msg_sweep_control *m) {
@@ -612,6 +692,7 @@ static void on_worker(struct controller *c, const struct msg_worker_status *m) {
         store_run_crash(c->store, c->token, r->sweep, r->run, r->attempt,
                         "assignment not received by the worker", now);
         c->stats.requeues++;
+        requeued(c, r);
         drop_run(c, r);
         i--;
     }
@@ -648,14 +729,17 @@ static void on_life(struct controller *c, const struct msg_run_lifecycle *e) {
         r->started = 1;
         return;
     }
-    if (e->event == LC_PREEMPTED)
+    if (e->event == LC_PREEMPTED) {
         LOG(LOG_INFO, "run %s/%s preempted on %s: requeued", r->sweep, r->run, r->worker);
+        requeued(c, r);
+    }
     drop_run(c, r);
 }
 
 static void apply_metrics(struct controller *c) {
     const struct msg_metric_event *ev[BATCH_MAX];
     const struct store_target *tg[BATCH_MAX];
+    struct ctl_sweep *sw[BATCH_MAX];
     int results[BATCH_MAX];
     int rc;
 
@@ -667,14 +751,20 @@ static void apply_metrics(struct controller *c) {
                                      c->metrics[i].u.metric.r.run_id);
         ev[i] = &c->metrics[i].u.metric;
         tg[i] = s ? &s->target : NULL;
+        sw[i] = s;
         if (r && r->attempt == ev[i]->r.attempt)
             r->last_hb = wall_ms();
     }
     rc = store_apply_metrics(c->store, c->token, ev, tg, c->nmetrics, results);
     for (size_t i = 0; rc == 0 && i < c->nmetrics; i++) {
-        if (results[i] == STORE_OK)
+        if (results[i] == STORE_OK) {
             c->stats.metrics_applied++;
-        else if (results[i] == STORE_FENCED)
+            if (sw[i] && sw[i]->es &&
+                estrack_metric(sw[i]->es, ev[i]->r.run_id, ev[i]->r.attempt,
+                               ev[i]->names, ev[i]->values, ev[i]->n) < 0)
+                LOG(LOG_ERROR, "sweep '%s': early termination: out of memory",
+                    sw[i]->id);
+        } else if (results[i] == STORE_FENCED)
             c->fenced = 1;
         else
             c->stats.metrics_ignored++;
@@ -687,6 +777,8 @@ static void apply_metrics(struct controller *c) {
     for (size_t i = 0; i < c->nmetrics; i++)
         msg_release(&c->metrics[i]);
     c->nmetrics = 0;
+    if (!c->fenced)
+        judge_sweeps(c, 0);
 }
 
 static void note_offset(struct controller *c, const struct kmsg *k) {
@@ -762,6 +854,7 @@ static void check_runs(struct controller *c, int64_t now) {
         store_run_crash(c->store, c->token, r->sweep, r->run, r->attempt,
                         "worker stopped heartbeating", now);
         c->stats.requeues++;
+        requeued(c, r);
         drop_run(c, r);
     }
     for (size_t i = 0; i < c->nworkers;) {
@@ -877,6 +970,7 @@ static void tick(struct controller *c, int64_t now) {
         refresh_sweeps(c);
     }
     check_runs(c, now);
+    judge_sweeps(c, 1);
     save_offsets(c);
 }
 

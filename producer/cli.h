@@ -21,6 +21,7 @@ struct store;
 
 int cmd_validate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_earlystop(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
@@ -57,6 +58,9 @@ int cli_parse(int argc, char **argv, const struct cli_verb *v,
               struct settings_flags *f, int *json, const char **pos);
 
 struct sweep_config;
+/* Loads and validates a config ("-": stdin), printing every diagnostic on
+ * stderr; NULL when it has an error. Free with config_free(). */
+struct sweep_config *cli_load_config(const char *path);
 /* Stores a validated sweep under id; 0, or an exit code after printing
  * why. */
 int cli_create_sweep(const struct settings *st, const struct sweep_config *cfg,

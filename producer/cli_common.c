@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "codec.h"
+#include "config.h"
 #include "kafka.h"
 #include "log.h"
 #include "store.h"
@@ -36,6 +37,17 @@ struct store *cli_store(const struct settings *st, const char *verb) {
     if (!s)
         fprintf(stderr, "sweep %s: %s\n", verb, err);
     return s;
+}
+
+struct sweep_config *cli_load_config(const char *path) {
+    struct diags d;
+    struct sweep_config *cfg;
+
+    diags_init(&d, path);
+    cfg = config_load_file(path, &d);
+    diags_print(&d, stderr);
+    diags_release(&d);
+    return cfg;
 }
 
 int64_t cli_now_ms(void) {

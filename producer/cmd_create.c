@@ -63,7 +63,6 @@ int cmd_create(int argc, char **argv) {
     struct sweep_config *cfg = NULL;
     struct msg m = {.kind = MSG_SWEEP_CONTROL};
     const char *name = NULL;
-    struct diags d;
     char id[9];
     int c, rc;
 
@@ -86,10 +85,7 @@ int cmd_create(int argc, char **argv) {
     }
     if ((rc = cli_settings(&st, &f, "create")))
         goto out_settings;
-    diags_init(&d, argv[optind]);
-    cfg = config_load_file(argv[optind], &d);
-    diags_print(&d, stderr);
-    diags_release(&d);
+    cfg = cli_load_config(argv[optind]);
     if (!cfg) {
         rc = EXIT_USAGE;
         goto out;

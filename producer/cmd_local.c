@@ -433,16 +433,12 @@ int cmd_local(int argc, char **argv) {
     struct store *s = NULL;
     const char *file;
     char id[9], err[512];
-    struct diags d;
     sigset_t mask;
     int rc = parse_local(argc, argv, &L, &file);
 
     if (rc >= 0)
         return rc;
-    diags_init(&d, file);
-    cfg = config_load_file(file, &d);
-    diags_print(&d, stderr);
-    diags_release(&d);
+    cfg = cli_load_config(file);
     if (!cfg)
         return EXIT_USAGE;
     sigemptyset(&mask);

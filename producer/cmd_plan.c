@@ -219,7 +219,6 @@ static int emit(const struct sweep_config *cfg, const json_t *flats,
 }
 
 static int plan_run(const char *path, const struct plan_opts *o) {
-    struct diags d;
     struct sweep_config *cfg;
     struct runs *prior = NULL;
     gsl_rng *rng = NULL;
@@ -228,10 +227,7 @@ static int plan_run(const char *path, const struct plan_opts *o) {
     long n;
     int rc = EXIT_RUNTIME;
 
-    diags_init(&d, path);
-    cfg = config_load_file(path, &d);
-    diags_print(&d, stderr);
-    diags_release(&d);
+    cfg = cli_load_config(path);
     if (!cfg)
         return EXIT_USAGE;
     if (o->runs_path &&

@@ -85,12 +85,16 @@ static void print_runs(const json_t *runs, const struct metric_goal *g) {
         if (best_value(r, g, &v))
             snprintf(val, sizeof(val), "%.6g", v);
         flat_params(&sb, json_object_get(r, "params"), "");
+        const char *reason = json_string_value(json_object_get(r, "reason")) ?: "";
         printf("%-9s %-10s %3lld %6lld %12s  %-28.28s%s\n",
                json_string_value(json_object_get(r, "id")),
                json_string_value(json_object_get(r, "state")) ?: "?",
                (long long)json_integer_value(json_object_get(r, "attempt")),
                (long long)json_integer_value(json_object_get(r, "steps")), val,
-               json_string_value(json_object_get(r, "reason")) ?: "", sbuf_str(&sb));
+               reason, sbuf_str(&sb));
+        /* an early stop explains itself at length: whole, on its own line */
+        if (strlen(reason) > 28)
+            printf("%-9s reason: %s\n", "", reason);
         sbuf_release(&sb);
     }
 }

@@ -22,6 +22,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
     {"validate", cmd_validate, "check sweep config files and report every error"},
     {"plan", cmd_plan, "print the next runs a sweep would produce (offline)"},
+    {"early-stop", cmd_earlystop, "the running runs early_terminate would stop (offline)"},
     {"create", cmd_create, "store a sweep and print its ID"},
     {"pause", cmd_pause, "no new runs until resumed"},
     {"resume", cmd_resume, "resume a paused sweep"},
@@ -45,7 +46,7 @@ static void usage(FILE *fp) {
             "\n"
             "commands:\n");
     for (size_t i = 0; i < NSUB; i++)
-        fprintf(fp, "  %-10s %s\n", subcommands[i].name, subcommands[i].help);
+        fprintf(fp, "  %-11s %s\n", subcommands[i].name, subcommands[i].help);
     fprintf(fp, "\n'sweep <command> --help' describes a command.\n"
                 "Exit codes: 0 ok, 1 runtime failure, 2 usage or bad config.\n");
 }
