@@ -43,9 +43,10 @@ run_script() {
 }
 
 # == bench_runtime: dispatch, metric ingest and memory of the distributed
-# runtime (issue 3), each on a private broker/redis/controller/workers
-# stack, each against a baseline measured in the same run. Takes a few
-# minutes (10,000 runs for the memory table).
+# runtime (issue 3), and early termination's stop latency, metric line
+# printed -> SIGTERM received (issue 5), each on a private
+# broker/redis/controller/workers stack, each against a baseline measured
+# in the same run. Takes a few minutes (10,000 runs for the memory table).
 run_script bench_runtime
 
 # == bench_quality_local: bayes on branin end to end through `sweep local`

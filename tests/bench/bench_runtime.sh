@@ -1,15 +1,20 @@
 #!/bin/sh
 # bench_runtime.sh - benchmarks of the distributed runtime (issue 3):
-# (a) dispatch, (b) metric ingest, (c) memory, each on a private stack
-# (`sweep broker`, redis-server, sweep-controller, pool workers) and each
-# against a baseline measured in the same run. Prints markdown tables.
+# (a) dispatch, (b) metric ingest, (c) memory, and (issue 5) (d) early
+# termination's stop latency, metric line printed -> SIGTERM received;
+# each on a private stack (`sweep broker`, redis-server, sweep-controller,
+# pool workers) and each against a baseline measured in the same run.
+# Prints markdown tables.
 #
 # Run from the repository root: sh tests/bench/bench_runtime.sh
 # Env: SWEEP_BIN (programs, default $PWD/bin), O (build dir with
-#      libsweep.a, default build), BENCH_PHASES ("a b c"), and the sizes
+#      libsweep.a, default build), BENCH_PHASES ("a b c d"), and the sizes
 #      BENCH_DISPATCH_RUNS (500), BENCH_INGEST_LINES (100000),
-#      BENCH_LATENCY_LINES (500), BENCH_MEMORY_RUNS (10000); BENCH_KEEP=1
-#      keeps the temporary directory (logs of every process).
+#      BENCH_LATENCY_LINES (500), BENCH_MEMORY_RUNS (10000),
+#      BENCH_STOP_RUNS (440); BENCH_KEEP=1 keeps the temporary directory
+#      (logs of every process). SWEEP_* settings in the environment (e.g.
+#      SWEEP_FETCH_WAIT_MS, SWEEP_CONFIG with kafka.* lines) reach every
+#      process of the stacks.
 #
 # The helper programs in tests/bench/runtime/ are compiled here; the
 # driver is tests/bench/runtime/bench_runtime.py. Every process it starts
@@ -74,6 +79,7 @@ build() {
 }
 build -o "$tmp/helpers/spawn_loop" "$SRC/spawn_loop.c"
 build -o "$tmp/helpers/emit" "$SRC/emit.c"
+build -o "$tmp/helpers/stopme" "$SRC/stopme.c"
 # shellcheck disable=SC2046
 build $(pkg-config --cflags hiredis) -o "$tmp/helpers/redis_watch" \
     "$SRC/redis_watch.c" $(pkg-config --libs hiredis)

@@ -1,18 +1,23 @@
 #!/usr/bin/python3
 """bench_runtime.py - the distributed runtime's benchmarks (issue 3):
-dispatch, ingest and memory, each on its own private stack (`sweep broker`,
-redis-server, one sweep-controller, pool workers), each against a baseline
-measured in the same run. Prints markdown tables.
+dispatch, ingest and memory, and early termination's stop latency (issue
+5), each on its own private stack (`sweep broker`, redis-server, one
+sweep-controller, pool workers), each against a baseline measured in the
+same run. Prints markdown tables.
 
 Called by tests/bench/bench_runtime.sh, which compiles the helper programs
 of this directory into TMP/helpers and cleans up after us with a trap (it
 kills every pid we list in TMP/pids).
 
 usage: bench_runtime.py TMP
-env:   SWEEP_BIN (programs, default bin), BENCH_PHASES (default "a b c"),
+env:   SWEEP_BIN (programs, default bin), BENCH_PHASES (default "a b c d"),
        BENCH_DISPATCH_RUNS (500), BENCH_INGEST_LINES (100000),
-       BENCH_LATENCY_LINES (500), BENCH_MEMORY_RUNS (10000)
+       BENCH_LATENCY_LINES (500), BENCH_MEMORY_RUNS (10000),
+       BENCH_STOP_RUNS (440: the grid of phase d, about half of it stopped)
+Every process inherits the environment: SWEEP_FETCH_WAIT_MS=1 or
+SWEEP_CONFIG=FILE (kafka.* lines) tune the stacks; phase d prints them.
 """
+import calendar
 import json
 import math
 import os
@@ -27,11 +32,12 @@ TMP = sys.argv[1]
 HELP = os.path.join(TMP, "helpers")
 SWEEP_BIN = os.path.abspath(os.environ.get("SWEEP_BIN", os.path.join(ROOT, "bin")))
 PIDFILE = os.path.join(TMP, "pids")
-PHASES = os.environ.get("BENCH_PHASES", "a b c").split()
+PHASES = os.environ.get("BENCH_PHASES", "a b c d").split()
 N_DISPATCH = int(os.environ.get("BENCH_DISPATCH_RUNS", "500"))
 N_INGEST = int(os.environ.get("BENCH_INGEST_LINES", "100000"))
 N_LATENCY = int(os.environ.get("BENCH_LATENCY_LINES", "500"))
 N_MEMORY = int(os.environ.get("BENCH_MEMORY_RUNS", "10000"))
+N_STOP = int(os.environ.get("BENCH_STOP_RUNS", "440"))
 
 
 class BenchError(Exception):
@@ -572,11 +578,190 @@ def bench_memory():
     return True
 
 
+# ---- (d) early termination: stop latency --------------------------------
+
+def stop_config(n, prog, res):
+    return """method: grid
+metric: {name: loss, goal: minimize}
+early_terminate: {type: hyperband, min_iter: 1, eta: 3}
+parameters:
+  i: {values: [%s]}
+command: [%s, run, %s, "${args}"]
+""" % (", ".join(str(i) for i in range(n)), json.dumps(prog), json.dumps(res))
+
+
+def is_bad(k):
+    """stopme.c's rule: odd K from 5 on is a run to be stopped."""
+    return k >= 4 and k % 2 == 1
+
+
+def stop_results(d):
+    """stopme's files: K -> {"run", "print_us", "sig_us", "lat_us"} or
+    {"timeout": 1} / {"early": 1}."""
+    out = {}
+    for name in os.listdir(d):
+        r = {}
+        with open(os.path.join(d, name)) as f:
+            for line in f:
+                k, _, v = line.strip().partition(" ")
+                r[k] = v if k == "run" else int(v or 1)
+        out[int(name)] = r
+    return out
+
+
+def log_times(path, what):
+    """Epoch ms of each '<stamp>Z ... run SWEEP/RUN: WHAT' line, by run."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            k = line.find(": %s" % what)
+            if k < 0 or " run " not in line[:k] or not line[:4].isdigit():
+                continue
+            stamp, ms_ = line[:19], int(line[20:23])
+            run = line[:k].rsplit(" run ", 1)[1].rsplit("/", 1)[-1]
+            out.setdefault(run, calendar.timegm(
+                time.strptime(stamp, "%Y-%m-%dT%H:%M:%S")) * 1000 + ms_)
+    return out
+
+
+def tuned():
+    """The SWEEP_* settings of the environment that change what is measured."""
+    keys = sorted(k for k in os.environ if k.startswith("SWEEP_") and
+                  k not in ("SWEEP_BIN", "SWEEP_WORKER_STATS"))
+    out = ["%s=%s" % (k, os.environ[k]) for k in keys]
+    cfg = os.environ.get("SWEEP_CONFIG")
+    if cfg and os.path.exists(cfg):
+        with open(cfg) as f:
+            out += [l.strip() for l in f if l.strip() and not l.startswith("#")]
+    return out
+
+
+def bench_earlystop():
+    n = N_STOP
+    prog = os.path.join(HELP, "stopme")
+    res, base_dir = os.path.join(TMP, "stops"), os.path.join(TMP, "stops-base")
+    os.makedirs(res)
+    os.makedirs(base_dir)
+    bad = [k for k in range(n) if is_bad(k)]
+    s = Stack("earlystop", 4)
+    try:
+        s.start()
+        t0 = time.time()
+        sid = s.create(stop_config(n, prog, res), "earlystop")
+        s.wait_done(sid, n, max(300, n))
+        wall = time.time() - t0
+        runs = s.runs(sid)
+        ctl = log_times(s.path("controller.log"), "early stop")
+        wrk = {}
+        for i in range(s.nworkers):
+            wrk.update(log_times(s.path("worker-%d.log" % (i + 1)), "SIGTERM"))
+    finally:
+        s.stop()
+    watcher = subprocess.Popen([prog, "watch", str(len(bad)), base_dir],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    note_pid(watcher.pid)
+    err = watcher.communicate(timeout=60 + 6 * len(bad))[1]
+    if watcher.returncode != 0:
+        raise BenchError("stopme watch: %s" % err.strip())
+    got, base = stop_results(res), stop_results(base_dir)
+
+    problems, states = [], {}
+    for r in runs:
+        k = r["params"]["i"]
+        st, why = r.get("state"), r.get("reason") or ""
+        states[st] = states.get(st, 0) + 1
+        if is_bad(k) and "lat_us" in got.get(k, {}) and not (
+                st == "killed" and why.startswith("hyperband band 3")):
+            problems.append("run i=%d: %s, reason '%s'" % (k, st, why))
+        if not is_bad(k) and st != "finished":
+            problems.append("reference run i=%d: %s, reason '%s'" % (k, st, why))
+    if len(runs) != n:
+        problems.append("%d runs in the sweep, not %d" % (len(runs), n))
+    lat = [got[k]["lat_us"] for k in bad if "lat_us" in got.get(k, {})]
+    timeouts = [k for k in bad if "timeout" in got.get(k, {})]
+    early = [k for k in bad if "early" in got.get(k, {})]
+    missing = [k for k in bad if k not in got]
+    blat = [base[k]["lat_us"] for k in base if "lat_us" in base[k]]
+    if len(blat) != len(bad):
+        problems.append("baseline: %d of %d runs signalled" % (len(blat), len(bad)))
+    if early or missing:
+        problems.append("%d runs stopped before their bad line, %d left no result"
+                        % (len(early), len(missing)))
+    if len(lat) < min(200, len(bad)):
+        problems.append("only %d stops measured" % len(lat))
+
+    # Where the time goes: the controller's "early stop" line and the
+    # worker's "SIGTERM" line (log stamps, truncated to the ms).
+    seg = [[], [], []]
+    for k in bad:
+        g = got.get(k, {})
+        c, w = ctl.get(g.get("run")), wrk.get(g.get("run"))
+        if "lat_us" in g and c is not None and w is not None:
+            seg[0].append(c * 1000 - g["print_us"])
+            seg[1].append((w - c) * 1000)
+            seg[2].append(g["sig_us"] - w * 1000)
+
+    p99, b99 = pct(lat, 99), pct(blat, 99)
+    met = p99 <= 50000
+    settings = tuned()
+    print("### (d) Early termination: metric line printed -> SIGTERM received")
+    print()
+    print("A grid of %d runs (`i` = 0..%d) on 4 pool workers, `early_terminate: "
+          "{type: hyperband, min_iter: 1, eta: 3}` (bands 1, 3, 9). The program "
+          "(tests/bench/runtime/stopme.c) for even i (and i < 4) prints "
+          "`loss=1.0` 12 times and exits; for odd i >= 5 it prints `loss=1.0` "
+          "twice, pauses 30 ms, takes t0 and prints `loss=100.0`: worse than the "
+          "band-3 threshold 1.0, so the controller stops it on that line. The "
+          "program blocks SIGTERM and waits for it with sigtimedwait (5 s, else "
+          "\"timeout\"): latency = t1 - t0 on CLOCK_MONOTONIC. Baseline, same "
+          "program, same measure: a plain watcher that runs it in a new session, "
+          "reads its stdout through a pipe in a poll loop and sends SIGTERM to "
+          "its group on the `loss=100.0` line (no Kafka, Redis or controller), "
+          "%d times back to back. Settings: %s."
+          % (n, n - 1, len(bad), "; ".join(settings) if settings else
+             "the defaults, as `sweep local` runs them"))
+    print()
+    table(["path", "stops", "timeouts", "p50 ms", "p99 ms", "max ms",
+           "ratio p99 vs baseline", "target"], [
+        ["sweep: worker -> Kafka -> controller (Redis, judge) -> Kafka -> worker",
+         len(lat), len(timeouts), ms(pct(lat, 50)), ms(p99),
+         ms(max(lat) if lat else None), "%.0fx" % (p99 / b99) if b99 > 0 else "n/a",
+         "p99 <= 50 ms: %s%s" % ("met" if met else "**NOT met**",
+                                 "; **%d not stopped**" % len(timeouts) if timeouts else "")],
+        ["baseline: pipe watcher, kill(-pgid)", len(blat), 0, "%.3f" % (pct(blat, 50) / 1e3),
+         "%.3f" % (b99 / 1e3), "%.3f" % (max(blat) / 1e3 if blat else float("nan")),
+         "1x", ""],
+    ])
+    print("Where the time goes (%d stops; the middle points are log stamps "
+          "truncated to the ms, so each segment is +-1 ms):" % len(seg[0]))
+    print()
+    table(["segment", "p50 ms", "p99 ms", "max ms"], [
+        [name, ms(pct(v, 50)), ms(pct(v, 99)), ms(max(v) if v else None)]
+        for name, v in (
+            ("line printed -> controller decides (worker reads, produces; "
+             "controller fetches, applies to Redis, judges)", seg[0]),
+            ("controller decides -> worker sends SIGTERM (stop produced, "
+             "worker fetches)", seg[1]),
+            ("worker sends SIGTERM -> program has it", seg[2]))])
+    print("Wall time %.1f s from `sweep create` to the last run terminal; runs "
+          "by state (`sweep runs --json`): %s; every stopped run `killed` with a "
+          "reason starting \"hyperband band 3\": %s. Timeouts (not stopped "
+          "within 5 s): %d%s." % (
+              wall, ", ".join("%s %d" % kv for kv in sorted(states.items())),
+              "yes" if not problems else "**no**", len(timeouts),
+              " (i = %s)" % ", ".join(str(k) for k in timeouts[:20]) if timeouts else ""))
+    print()
+    if problems:
+        raise BenchError("; ".join(problems[:10]))
+    return met and not timeouts
+
+
 def main():
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(1))
     ok_all = True
-    phases = {"a": bench_dispatch, "b": bench_ingest, "c": bench_memory}
+    phases = {"a": bench_dispatch, "b": bench_ingest, "c": bench_memory,
+              "d": bench_earlystop}
     failed = 0
     for ph in PHASES:
         try:
