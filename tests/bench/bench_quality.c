@@ -270,19 +270,20 @@ static void run_sequential(const struct bench_fn *fn,
 
 /* PAR_WORKERS workers: a queue of that many runs in flight; the oldest
  * finishes, then the next is suggested with the others still running.
- * Returns the regret after PAR_EVALS finished runs. */
+ * curve[e - 1] gets the regret after e finished runs, e = 1..MAX_EVALS;
+ * returns the regret after PAR_EVALS. */
 static double run_parallel(const struct bench_fn *fn,
                            const struct sweep_config *cfg, unsigned long seed,
-                           struct clock *ck) {
+                           struct clock *ck, double *curve) {
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     json_t *arr = json_array();
-    double vals[PAR_EVALS], best = HUGE_VAL;
+    double vals[MAX_EVALS], best = HUGE_VAL;
     size_t asked = 0, done = 0;
 
     gsl_rng_set(rng, seed);
     bayes_cache_clear(); /* each seed as in its own process */
-    while (done < PAR_EVALS) {
-        while (asked < PAR_EVALS && asked - done < PAR_WORKERS) {
+    while (done < MAX_EVALS) {
+        while (asked < MAX_EVALS && asked - done < PAR_WORKERS) {
             json_t *p = suggest(cfg, arr, rng, ck);
             vals[asked++] = fn->f(p); /* known to us, hidden from the library */
             json_array_append_new(arr, run_running(cfg, p));
@@ -290,10 +291,11 @@ static double run_parallel(const struct bench_fn *fn,
         }
         run_finish(json_array_get(arr, done), vals[done]);
         best = fmin(best, vals[done++]);
+        curve[done - 1] = best - fn->opt;
     }
     json_decref(arr);
     gsl_rng_free(rng);
-    return best - fn->opt;
+    return curve[PAR_EVALS - 1];
 }
 
 static int cmp_d(const void *a, const void *b) {
@@ -390,6 +392,7 @@ struct result {
     int on; /* selected by BENCH_QUALITY_FUNCTIONS */
     struct regrets rnd, bayes;
     double par[MAX_SEEDS];
+    double parcurve[MAX_EVALS][MAX_SEEDS]; /* [evaluations - 1][seed] */
     struct clock seq_ck, par_ck;
 };
 
@@ -440,7 +443,10 @@ static void measure(const struct bench_fn *fn, size_t nseeds,
     for (size_t s = 0; s < nseeds; s++) {
         run_sequential(fn, rnd, s + 1, &res->rnd, s, &rnd_ck);
         run_sequential(fn, bayes, s + 1, &res->bayes, s, &res->seq_ck);
-        res->par[s] = run_parallel(fn, bayes, s + 1, &res->par_ck);
+        double curve[MAX_EVALS];
+        res->par[s] = run_parallel(fn, bayes, s + 1, &res->par_ck, curve);
+        for (int e = 0; e < MAX_EVALS; e++)
+            res->parcurve[e][s] = curve[e];
     }
     config_free(bayes);
     config_free(rnd);
@@ -481,6 +487,23 @@ static void print_quality(struct result *res, size_t nseeds, double *bayes50) {
     }
 }
 
+/* The first evaluation count at which the median (over seeds) of the
+ * parallel regret is at most target: how many evaluations 4 workers
+ * spend for what one worker reaches in PAR_EVALS. */
+static void print_match(double (*curve)[MAX_SEEDS], size_t nseeds,
+                        double target) {
+    for (int e = 0; e < MAX_EVALS; e++) {
+        double q[3];
+        quartiles(curve[e], nseeds, q);
+        if (q[1] <= target) {
+            printf("%d evaluations (%.2fx) |\n", e + 1,
+                   (double)(e + 1) / PAR_EVALS);
+            return;
+        }
+    }
+    printf("more than %d evaluations |\n", MAX_EVALS);
+}
+
 static void print_parallel(struct result *res, size_t nseeds,
                            const double *bayes50) {
     printf("\n### Parallel: bayes regret @%d with %d workers simulated (each "
@@ -488,9 +511,9 @@ static void print_parallel(struct result *res, size_t nseeds,
            "with %d runs in flight), %zu seeds\n\n",
            PAR_EVALS, PAR_WORKERS, PAR_WORKERS - 1, nseeds);
     printf("| function | 1 worker @50 | %d workers @50 | ratio of medians | "
-           "goal |\n"
-           "|---|---|---|---|---|\n",
-           PAR_WORKERS);
+           "goal | %d workers reach the 1-worker @50 median after |\n"
+           "|---|---|---|---|---|---|\n",
+           PAR_WORKERS, PAR_WORKERS);
     for (size_t i = 0; i < NFNS; i++) {
         char seq[128], par[128];
         double med;
@@ -500,9 +523,10 @@ static void print_parallel(struct result *res, size_t nseeds,
         fmt_cell(par, sizeof(par), res[i].par, nseeds, &med);
         printf("| %s | %s | %s | ", fns[i].name, seq, par);
         if (bayes50[i] > 0)
-            printf("%.2f | <= 1.5 |\n", med / bayes50[i]);
+            printf("%.2f | <= 1.5 | ", med / bayes50[i]);
         else
-            printf("- | <= 1.5 |\n");
+            printf("- | <= 1.5 | ");
+        print_match(res[i].parcurve, nseeds, bayes50[i]);
     }
 }
 
@@ -526,7 +550,7 @@ int main(void) {
     printf("\nWall time: %.1f s (%zu seeds: random and bayes to %d evaluations "
            "with 1 worker, "
            "bayes to %d with %d).\n",
-           now_s() - t0, nseeds, MAX_EVALS, PAR_EVALS, PAR_WORKERS);
+           now_s() - t0, nseeds, MAX_EVALS, MAX_EVALS, PAR_WORKERS);
     free(res);
     return 0;
 }
