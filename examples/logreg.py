@@ -5,12 +5,15 @@ The demo's training program: it takes W&B-style arguments
 (--lr=0.1 --epochs=20 --l2=0.001 --batch_size=32), trains by mini-batch
 gradient descent, and prints its metrics once per epoch as name=value
 pairs (epoch=3 loss=0.41 val_loss=0.44 val_acc=0.86), which the sweep
-worker reads from stdout.
+worker reads from stdout. --epoch_seconds pads each epoch to that long,
+so that the demo's early termination has epochs to cut short (the real
+training takes milliseconds).
 """
 import argparse
 import math
 import random
 import sys
+import time
 
 
 def make_data(n, dim, seed):
@@ -49,6 +52,7 @@ def main():
     ap.add_argument("--l2", type=float, default=0.0)
     ap.add_argument("--batch_size", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epoch_seconds", type=float, default=0.0)
     args = ap.parse_args()
 
     xs, ys = make_data(600, 8, seed=1234)
@@ -58,6 +62,7 @@ def main():
     w, b = [0.0] * len(xs[0]), 0.0
     order = list(range(len(train_x)))
     for epoch in range(1, args.epochs + 1):
+        t0 = time.monotonic()
         rng.shuffle(order)
         for start in range(0, len(order), args.batch_size):
             batch = order[start:start + args.batch_size]
@@ -72,6 +77,7 @@ def main():
             b -= scale * gb
         loss, _ = evaluate(w, b, train_x, train_y)
         val_loss, val_acc = evaluate(w, b, val_x, val_y)
+        time.sleep(max(0.0, args.epoch_seconds - (time.monotonic() - t0)))
         print(f"epoch={epoch} loss={loss:.4f} val_loss={val_loss:.4f} "
               f"val_acc={val_acc:.4f}", flush=True)
     return 0

@@ -82,6 +82,13 @@ static double bayes_unit(double u) {
     return isfinite(u) ? fmin(fmax(u, 0), 1) : 0.5;
 }
 
+/* Kinds whose min and max are the range's ends in their own units. */
+static int bayes_bounded(enum param_dist d) {
+    return d == DIST_UNIFORM || d == DIST_Q_UNIFORM ||
+           d == DIST_LOG_UNIFORM_VALUES || d == DIST_Q_LOG_UNIFORM_VALUES ||
+           d == DIST_INV_LOG_UNIFORM_VALUES;
+}
+
 /* x of a real kind -> [0,1]. */
 static double bayes_fwd(const struct param *p, double x) {
     double lx = x > 0 ? log(x) : -HUGE_VAL;
@@ -112,9 +119,15 @@ static double bayes_fwd(const struct param *p, double x) {
 }
 
 /* [0,1] -> x of a real kind, before q rounding. CDF inverses stay off
- * the open ends, where they are infinite. */
+ * the open ends, where they are infinite. The ends of a bounded range
+ * are its bounds exactly (exp(log(3)) is 2.9999999999999982). */
 static double bayes_inv(const struct param *p, double u) {
     double t = fmin(fmax(u, BAYES_EPS), 1 - BAYES_EPS);
+
+    if (bayes_bounded(p->dist) && u <= 0)
+        return p->min;
+    if (bayes_bounded(p->dist) && u >= 1)
+        return p->max;
 
     switch (p->dist) {
     case DIST_LOG_UNIFORM_VALUES:

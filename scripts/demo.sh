@@ -1,8 +1,9 @@
 #!/bin/sh
 # The demo: a real sweep on this machine with `sweep local`: the embedded
 # Kafka broker, a private redis-server, a controller and two workers, each
-# its own process, training logistic regression (examples/logreg.py) over
-# the grid of config/demo.yaml, with live progress and the best run.
+# its own process, training logistic regression (examples/logreg.py) with
+# the bayes search and hyperband of config/demo.yaml, with live progress,
+# the runs stopped early and why, and the best run.
 set -eu
 cd "$(dirname "$0")/.."
 SWEEP=${SWEEP_BIN:-bin}/sweep
