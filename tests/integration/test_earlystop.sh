@@ -104,4 +104,57 @@ mk med "{type: median, min_iter: 3}"
 run med
 verify med "median step 3: best value 3.3333333333333335 is worse than median 0.3333333333333333" 4 \
     "median: the bad runs are stopped at step 3, the good ones finish all 12"
+# 3. A stop for a run that already ended, and one for another attempt of
+# the run that is running: the worker ignores both; the run finishes.
+cat >"$D/slow.yaml" <<EOF2
+method: random
+run_cap: 2
+parameters:
+  x: {min: 0.0, max: 1.0}
+command: [/bin/sh, -c, "for i in 1 2 3 4 5 6 7 8; do echo loss=\$i; sleep 0.25; done"]
+EOF2
+SID=$(timeout 30 "$SWEEP" create "$D/slow.yaml" --brokers "$BOOT" --redis "$REDIS_URL" \
+    2>"$D/slow.create.err" | tail -n 1)
+it_bg slow_w "$WRK" --brokers "$BOOT" --run-dir "$D/runs" "$SID"
+WP=$IT_PID
+second_running() { # the sweep's second run is running; sets R1 R2
+    R1=$(rcli ZRANGE "sw:s:$SID:runs" 0 0)
+    R2=$(rcli ZRANGE "sw:s:$SID:runs" 1 1)
+    [ -n "$R2" ] && [ "$(rcli HGET "sw:r:$SID:$R2" state)" = running ]
+}
+if it_wait 30 second_running; then
+    W=$(rcli HGET "sw:r:$SID:$R2" worker)
+    A=$(rcli HGET "sw:r:$SID:$R2" attempt)
+    if "$PY" - "$BOOT" "$SID" "$R1" "$R2" "$W" "$A" "$ROOT/schemas" \
+        >"$D/inject.out" 2>&1 <<'PYEOF'
+import io, struct, sys, time
+import avro.io, avro.schema
+from kafka import KafkaProducer
+boot, sid, r1, r2, worker, attempt, schemas = sys.argv[1:]
+schema = avro.schema.parse(open(schemas + "/run_command.avsc").read())
+def msg(run, att):
+    out = io.BytesIO()
+    out.write(bytes([0]) + struct.pack(">I", 5))
+    avro.io.DatumWriter(schema).write(
+        {"sweep_id": sid, "run_id": run, "worker_id": worker, "attempt": att,
+         "seq": 0, "ts_ms": int(time.time() * 1000), "command": "stop",
+         "reason": "injected by the test"}, avro.io.BinaryEncoder(out))
+    return out.getvalue()
+p = KafkaProducer(bootstrap_servers=boot)
+p.send("sweeps.assign", key=r1.encode(), value=msg(r1, 1))
+p.send("sweeps.assign", key=r2.encode(), value=msg(r2, int(attempt) + 1))
+p.flush()
+PYEOF
+    then
+        it_wait_exit "$WP" 30
+        st=$(rcli HGET "sw:r:$SID:$R2" state)
+        check "stops for an ended run and another attempt are ignored: the run finishes ($st)" \
+            [ "$st" = finished ]
+        check "... and the ended run stays finished" [ "$(rcli HGET "sw:r:$SID:$R1" state)" = finished ]
+    else
+        notok "inject the stop commands (kafka-python)" "$D/inject.out"
+    fi
+else
+    notok "the slow sweep's second run starts" "$D/slow_w.log"
+fi
 it_done
