@@ -1,6 +1,8 @@
 /* runs.c - reading prior runs (RUNS.json) for the offline verbs. */
 #include "runs.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,20 +114,103 @@ int runs_from_json(const json_t *arr, struct runs **out, char *errstr,
     return 0;
 }
 
+/* Python's json module writes NaN, Infinity and -Infinity (bare), which
+ * JSON has not: outside strings they become null, which every reader of
+ * runs skips as it skips NaN (COMPAT.md 3 and 4). Infinity keeps its
+ * width (null and spaces), so error columns stay right; NaN grows by one.
+ * Returns a new NUL-terminated buffer or NULL. */
+static char *runs_nan_to_null(const char *in, size_t len, size_t *outlen) {
+    static const char *const words[] = {"-Infinity", "Infinity", "NaN"};
+    char *out = malloc(len + len / 3 + 2), *o = out;
+    int str = 0;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        char c = in[i];
+        size_t w, k = 0;
+        if (str) {
+            *o++ = c;
+            i++;
+            if (c == '\\' && i < len)
+                *o++ = in[i++];
+            else if (c == '"')
+                str = 0;
+            continue;
+        }
+        if (c == '"')
+            str = 1;
+        for (; k < 3; k++) {
+            w = strlen(words[k]);
+            if (len - i >= w && !memcmp(in + i, words[k], w) &&
+                (i + w == len || !isalnum((unsigned char)in[i + w])) &&
+                (i == 0 || !isalnum((unsigned char)in[i - 1])))
+                break;
+        }
+        if (k == 3) {
+            *o++ = c;
+            i++;
+            continue;
+        }
+        memcpy(o, "null", 4);
+        o += 4;
+        for (size_t pad = 4; pad < w; pad++)
+            *o++ = ' ';
+        i += w;
+    }
+    *o = 0;
+    *outlen = (size_t)(o - out);
+    return out;
+}
+
+/* The whole of fp; NULL with errno on failure. */
+static char *runs_slurp(FILE *fp, size_t *len) {
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap), *nb;
+
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, fp);
+        if (n < cap)
+            break;
+        nb = realloc(buf, cap * 2);
+        if (!nb)
+            free(buf);
+        buf = nb;
+        cap *= 2;
+    }
+    if (buf && ferror(fp)) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
 int runs_load_file(const char *path, struct runs **out, char *errstr,
                    size_t errstr_size) {
     json_error_t jerr;
-    json_t *j;
-    char inner[400];
+    json_t *j = NULL;
+    char inner[400], *raw, *text = NULL;
+    size_t len = 0, tlen = 0;
+    FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     int rc;
 
     *out = NULL;
-    j = strcmp(path, "-") ? json_load_file(path, JSON_DECODE_ANY, &jerr)
-                          : json_loadf(stdin, JSON_DECODE_ANY, &jerr);
-    if (!j && jerr.line < 1) /* not a parse error: open or read failed */
-        snprintf(errstr, errstr_size, "%s: %s", path, jerr.text);
-    if (!j && jerr.line < 1)
+    raw = fp ? runs_slurp(fp, &len) : NULL;
+    if (!raw) {
+        snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        if (fp && fp != stdin)
+            fclose(fp);
         return SWEEP_EIO;
+    }
+    if (fp != stdin)
+        fclose(fp);
+    text = runs_nan_to_null(raw, len, &tlen);
+    free(raw);
+    if (!text)
+        return SWEEP_ENOMEM;
+    j = json_loadb(text, tlen, JSON_DECODE_ANY, &jerr);
+    free(text);
     if (!j) {
         snprintf(errstr, errstr_size, "%s:%d:%d: %s", path, jerr.line,
                  jerr.column, jerr.text);

@@ -47,7 +47,9 @@ struct runs {
 int runs_from_json(const json_t *arr, struct runs **out, char *errstr,
                    size_t errstr_size);
 
-/* Reads a RUNS.json file ("-" for stdin); errors name file:line:col. */
+/* Reads a RUNS.json file ("-" for stdin); errors name file:line:col.
+ * Bare NaN, Infinity and -Infinity (Python's json.dumps writes them) are
+ * read as null, a value every reader skips. */
 int runs_load_file(const char *path, struct runs **out, char *errstr,
                    size_t errstr_size);
 

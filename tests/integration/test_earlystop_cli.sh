@@ -177,4 +177,19 @@ else
     notok "random sweeps: the stops equal the Python model's" "$T/model.err"
 fi
 
+# Python's json.dumps writes bare NaN and Infinity: read as null (skipped),
+# in history and summary, not inside strings.
+cfg nan minimize '{"type": "hyperband", "min_iter": 1, "eta": 2}'
+cat >"$T/nan.json" <<'EOF2'
+[{"name": "a", "state": "finished", "params": {"x": 1},
+  "history": [{"loss": NaN}, {"loss": 2.0, "note": "NaN, Infinity"}, {"loss": Infinity}, {"loss": -Infinity}],
+  "summary": {"loss": NaN}},
+ {"name": "b", "state": "running", "params": {"x": 1}, "history": [{"loss": 10}]},
+ {"name": "c", "state": "running", "params": {"x": 1}, "history": [{"loss": 1}]}]
+EOF2
+es "$T/nan.yaml" --runs "$T/nan.json" --json
+check "NaN and Infinity in RUNS.json are read (rc $rc)" [ "$rc" -eq 0 ]
+# band 1: a's only value is 2.0, b 10, c 1 -> sorted [1, 2, 10], threshold 2
+json_is "NaN and Infinity are skipped: a has one value, b is stopped at band 1" \
+    'o["thresholds"][0] == 2.0 and o["stop"] == ["b"]'
 it_done
