@@ -737,10 +737,10 @@ static int gp_refine(struct gp_acq *a, double *x, double *f) {
  * where the model is already sure, instead of three of them exploring far
  * while the fourth refines. Before that, the basin is still being chosen
  * and the whole space is searched. With 4 workers this took the regret at
- * 50 runs from 1.6e-04 to 1.0e-05 on branin, 0.028 to 0.022 on hartmann6,
- * 23 to 20 on rosenbrock4 and 0.16 to 0.12 on mixed (20 seeds). */
+ * 50 runs from 1.6e-04 to 2.5e-05 on branin, 0.028 to 0.016 on hartmann6,
+ * 23 to 20 on rosenbrock4 and 0.16 to 0.13 on mixed (20 seeds). */
 #define GP_BOX_MIN_OBS 25
-#define GP_BOX_SPREAD 8.0
+#define GP_BOX_SPREAD 16.0
 #define GP_BOX_MIN_HALF 0.025
 
 /* What gp_candidate() draws from. */
