@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_sort_double.h>
 
 #include "gp.h"
+#include "hash.h"
 #include "space.h"
 #include "sweep.h"
 
@@ -245,14 +247,6 @@ static struct bayes_cached bayes_cache[BAYES_CACHE];
 static unsigned long bayes_cache_clock;
 static struct bayes_fit_counts bayes_counts;
 
-static uint64_t bayes_hash(uint64_t h, const void *p, size_t len) {
-    const unsigned char *c = p;
-
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ c[i]) * 0x100000001b3ULL; /* FNV-1a */
-    return h;
-}
-
 void bayes_cache_clear(void) {
     pthread_mutex_lock(&bayes_cache_lock);
     for (size_t i = 0; i < BAYES_CACHE; i++) {
@@ -325,7 +319,7 @@ static void bayes_cache_put(uint64_t key, uint64_t data, size_t n,
 static int bayes_init(struct bayes *b, const struct sweep_config *cfg) {
     memset(b, 0, sizeof(*b));
     b->cfg = cfg;
-    b->key = 0xcbf29ce484222325ULL;
+    b->key = FNV1A_INIT;
     b->dims = calloc(cfg->nparams ? cfg->nparams : 1, sizeof(*b->dims));
     b->groups = calloc(cfg->nparams ? cfg->nparams : 1, sizeof(*b->groups));
     if (!b->dims || !b->groups)
@@ -340,15 +334,15 @@ static int bayes_init(struct bayes *b, const struct sweep_config *cfg) {
                 (struct gp_group){b->D, b->dims[i].width};
         b->D += b->dims[i].width;
         b->nsearch += b->dims[i].width > 0;
-        b->key = bayes_hash(b->key, cfg->params[i].name,
+        b->key = fnv1a(b->key, cfg->params[i].name,
                             strlen(cfg->params[i].name) + 1);
-        b->key = bayes_hash(b->key, &cfg->params[i].dist,
+        b->key = fnv1a(b->key, &cfg->params[i].dist,
                             sizeof(cfg->params[i].dist));
-        b->key = bayes_hash(b->key, &b->dims[i].width, sizeof(size_t));
+        b->key = fnv1a(b->key, &b->dims[i].width, sizeof(size_t));
     }
-    b->key = bayes_hash(b->key, cfg->metric.name ? cfg->metric.name : "",
+    b->key = fnv1a(b->key, cfg->metric.name ? cfg->metric.name : "",
                         cfg->metric.name ? strlen(cfg->metric.name) : 0);
-    b->key = bayes_hash(b->key, &cfg->metric.maximize,
+    b->key = fnv1a(b->key, &cfg->metric.maximize,
                         sizeof(cfg->metric.maximize));
     return 0;
 }
@@ -400,7 +394,7 @@ static int bayes_add_obs(struct bayes *b, const double *row, double y) {
     b->y = ny;
     memcpy(b->X + b->n * b->D, row, b->D * sizeof(double));
     b->y[b->n++] = y;
-    b->data += bayes_hash(bayes_hash(0xcbf29ce484222325ULL, row,
+    b->data += fnv1a(fnv1a(FNV1A_INIT, row,
                                      b->D * sizeof(double)),
                           &y, sizeof(y));
     return 0;
@@ -685,19 +679,13 @@ static int bayes_fit(struct bayes *b, struct gp *gp, gsl_rng *rng) {
     return rc;
 }
 
-static int bayes_cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
 /* Output warping. A heavy right tail (skewness above 1: a few runs far
  * worse than most, as on rosenbrock or with a loss that diverges) makes
  * the standardised outputs squeeze every good run into a sliver near
  * the bottom, where the GP sees no shape; log(y - min + delta) spreads
  * the good end out again and keeps the order, so the best run and the
  * EI incumbent stay the same runs. delta, the gap from the minimum to
- * the lower quantile BAYES_WARP_Q, sets how strongly: the log is
+ * the quantile BAYES_WARP_Q (the median), sets how strongly: the log is
  * near-linear above it. Imputed values and fantasies live in the warped
  * space too (they are computed from these y). */
 #define BAYES_WARP_SKEW 1.0
@@ -725,7 +713,7 @@ static int bayes_warp(struct bayes *b) {
     if (!sorted)
         return SWEEP_ENOMEM;
     memcpy(sorted, b->y, n * sizeof(double));
-    qsort(sorted, n, sizeof(double), bayes_cmp_d);
+    gsl_sort(sorted, 1, n);
     lo = sorted[0];
     delta = sorted[(size_t)(BAYES_WARP_Q * (double)(n - 1))] - lo;
     if (!(delta > 1e-12 * (1 + fabs(lo))))

@@ -13,6 +13,9 @@
 
 #include <math.h>
 #include <stdint.h>
+
+#include <gsl/gsl_sort_double.h>
+#include <gsl/gsl_statistics_double.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,59 +71,9 @@ long earlystop_values(const json_t *history, const char *metric, double **out) {
 
 /* ---- order statistics ---- */
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static void swap(double *a, double *b) {
-    double t = *a;
-    *a = *b;
-    *b = t;
-}
-
-static double median3(double a, double b, double c) {
-    if (a > b)
-        swap(&a, &b);
-    return c < a ? a : c > b ? b : c;
-}
-
-/* The k-th smallest (from 0) of a[0..m), reordering a: quickselect with a
- * three-way partition (ties cost nothing), a sort past 64 rounds so that
- * no input makes it quadratic. */
-static double kth(double *a, size_t m, size_t k) {
-    size_t lo = 0, hi = m - 1;
-
-    for (int round = 0; lo < hi; round++) {
-        double p = median3(a[lo], a[lo + (hi - lo) / 2], a[hi]);
-        size_t lt = lo, i = lo, gt = hi + 1;
-
-        if (round == 64) {
-            qsort(a + lo, hi - lo + 1, sizeof(*a), cmp_double);
-            break;
-        }
-        while (i < gt) { /* [lo,lt) < p, [lt,i) == p, [gt,hi] > p */
-            if (a[i] < p)
-                swap(&a[lt++], &a[i++]);
-            else if (a[i] > p)
-                swap(&a[i], &a[--gt]);
-            else
-                i++;
-        }
-        if (k < lt)
-            hi = lt - 1;
-        else if (k >= gt)
-            lo = gt;
-        else
-            return p;
-    }
-    return a[k];
-}
-
 /* The j-th smallest of v[0..m): sorted ascending, or selected. */
 static double order_stat(double *v, size_t m, size_t j, int sorted) {
-    return sorted ? v[j] : kth(v, m, j);
+    return sorted ? v[j] : gsl_stats_select(v, 1, m, j); /* quickselect */
 }
 
 /* ---- the rules ---- */
@@ -377,7 +330,7 @@ static int eval_gather(struct es_eval *e) {
         for (size_t q = 0; q < m; q++)
             seg[q] = value_at(c, &c->runs[e->byn[q].i], e->at[j]);
         if (m > 1)
-            qsort(seg, m, sizeof(double), cmp_double);
+            gsl_sort(seg, 1, m);
     }
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "earlystop.h"
+#include "hash.h"
 #include "sbuf.h"
 #include "sweep.h"
 
@@ -32,14 +33,6 @@ struct estrack {
     int dirty;      /* values changed since the last judgement */
     int stale;      /* ... since the last judgement of every run */
 };
-
-static uint64_t es_hash(const char *s) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-    return h;
-}
 
 struct estrack *estrack_new(const struct sweep_config *cfg, int *oom) {
     struct estrack *t;
@@ -70,7 +63,7 @@ void estrack_free(struct estrack *t) {
 }
 
 static size_t *es_slot(const struct estrack *t, const char *id) {
-    size_t mask = t->nindex - 1, i = (size_t)es_hash(id) & mask;
+    size_t mask = t->nindex - 1, i = (size_t)fnv1a(FNV1A_INIT, id, strlen(id)) & mask;
 
     while (t->index[i] && strcmp(t->runs[t->index[i] - 1].id, id))
         i = (i + 1) & mask;

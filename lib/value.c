@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 /* ---- equality and hashing ---------------------------------------------- */
 
 /* 2^63 as a double: the first value a long long cannot hold. */
@@ -115,13 +117,7 @@ static uint64_t value_mix(uint64_t x) {
 
 /* FNV-1a over the bytes, length included so "" and "\0" differ. */
 static uint64_t value_hash_bytes(const char *s, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL ^ n;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return value_mix(h);
+    return value_mix(fnv1a(FNV1A_INIT ^ n, s, n));
 }
 
 enum { VALUE_H_NULL = 1, VALUE_H_TRUE, VALUE_H_FALSE, VALUE_H_NUM,
