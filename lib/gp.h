@@ -1,7 +1,9 @@
 /*
  * gp.h - a Gaussian process regressor on GSL for the bayes search: Matern
  * 5/2 kernel with one length scale per input dimension (ARD), a signal
- * variance and a noise term; inputs in [0,1]^d, outputs standardised.
+ * variance and a noise term; inputs in [0,1]^d, outputs standardised
+ * around a pessimistic prior mean (the mean plus 1.5 standard deviations:
+ * far from the data the model expects a poor value, see gp.c).
  *
  * Hyperparameters are kept as logs: theta = (log l_1 .. log l_d,
  * log sf2, log sn2), gp_nparams() of them. gp_fit() maximises the log
