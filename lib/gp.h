@@ -51,7 +51,7 @@ int gp_condition(struct gp *gp, const double *X, const double *y, size_t n);
 /* gp_condition() where the last nfant points are fantasies (the kriging
  * believer's: points in flight, at the mean of a GP without them): the
  * variance near them shrinks to the noise, so EI looks elsewhere, and
- * gp_maximize_ei() never returns a point within 0.015 of one (the same
+ * gp_maximize_ei() never returns a point within 0.003 of one (the same
  * run twice). */
 int gp_condition_fantasy(struct gp *gp, const double *X, const double *y,
                          size_t n, size_t nfant);
