@@ -50,9 +50,9 @@ int gp_condition(struct gp *gp, const double *X, const double *y, size_t n);
 
 /* gp_condition() where the last nfant points are fantasies (the kriging
  * believer's: points in flight, at the mean of a GP without them): the
- * variance near them shrinks to the noise, so EI looks elsewhere, and
- * gp_maximize_ei() never returns a point within 0.003 of one (the same
- * run twice). */
+ * variance near them shrinks to the noise, so the acquisition looks
+ * elsewhere, and gp_maximize_acq() never returns a point within 0.003 of
+ * one (the same run twice). */
 int gp_condition_fantasy(struct gp *gp, const double *X, const double *y,
                          size_t n, size_t nfant);
 
@@ -80,13 +80,15 @@ struct gp_group {
     size_t off, width;
 };
 
-/* The x in [0,1]^d (written to xout) with the largest EI below `best`,
- * among points whose groups (ngroups of them, may be 0) are one-hot:
+/* The x in [0,1]^d (written to xout) with the largest EI below `best`
+ * or, with fantasies (runs in flight), the lowest confidence bound
+ * mean - sd (GP-BUCB), among points whose groups (ngroups of them, may
+ * be 0) are one-hot:
  * ncand candidates, half Sobol points (randomly shifted; plain uniform
  * draws past 40 dimensions), half Gaussian steps around the best
  * observed points, then Nelder-Mead from the best few. Returns 0 or
  * SWEEP_ENOMEM/SWEEP_EINVAL. */
-int gp_maximize_ei(struct gp *gp, double best, size_t ncand,
+int gp_maximize_acq(struct gp *gp, double best, size_t ncand,
                    const struct gp_group *groups, size_t ngroups,
                    gsl_rng *rng, double *xout);
 

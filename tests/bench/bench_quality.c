@@ -7,6 +7,8 @@
  * (every suggestion made with 3 runs in flight), against one worker.
  *
  * Env: BENCH_QUALITY_SEEDS (default 20) for quick runs;
+ * BENCH_QUALITY_PAR_SEEDS (default 60; at least the former): the seeds of
+ * the second parallel table, on which its goal is judged;
  * BENCH_QUALITY_FUNCTIONS, a comma-separated list of function names
  * (default all), for tests/bench/bench_quality_local.sh.
  */
@@ -371,17 +373,16 @@ static void print_verdict(const struct bench_fn *fn, double bayes50) {
         printf("beats all anchors");
 }
 
-static size_t seed_count(void) {
-    const char *s = getenv("BENCH_QUALITY_SEEDS");
+static size_t seed_count(const char *var, size_t dflt) {
+    const char *s = getenv(var);
     char *end;
     long n;
 
     if (!s || !*s)
-        return 20;
+        return dflt;
     n = strtol(s, &end, 10);
     if (*end || n < 1 || n > MAX_SEEDS) {
-        fprintf(stderr, "bench_quality: BENCH_QUALITY_SEEDS must be 1 to %d\n",
-                MAX_SEEDS);
+        fprintf(stderr, "bench_quality: %s must be 1 to %d\n", var, MAX_SEEDS);
         exit(2);
     }
     return (size_t)n;
@@ -429,7 +430,10 @@ static int select_functions(struct result *res) {
     return n;
 }
 
-static void measure(const struct bench_fn *fn, size_t nseeds,
+/* Seeds 1..nseeds: random and bayes with one worker (the quality
+ * table); seeds 1..pseeds (pseeds >= nseeds): bayes with one worker and
+ * with PAR_WORKERS (the parallel tables). */
+static void measure(const struct bench_fn *fn, size_t nseeds, size_t pseeds,
                     struct result *res) {
     struct sweep_config *bayes = load_config(fn, "bayes"),
                         *rnd = load_config(fn, "random");
@@ -440,8 +444,9 @@ static void measure(const struct bench_fn *fn, size_t nseeds,
                 fn->name);
         exit(1);
     }
-    for (size_t s = 0; s < nseeds; s++) {
-        run_sequential(fn, rnd, s + 1, &res->rnd, s, &rnd_ck);
+    for (size_t s = 0; s < pseeds; s++) {
+        if (s < nseeds)
+            run_sequential(fn, rnd, s + 1, &res->rnd, s, &rnd_ck);
         run_sequential(fn, bayes, s + 1, &res->bayes, s, &res->seq_ck);
         double curve[MAX_EVALS];
         res->par[s] = run_parallel(fn, bayes, s + 1, &res->par_ck, curve);
@@ -504,8 +509,10 @@ static void print_match(double (*curve)[MAX_SEEDS], size_t nseeds,
     printf("more than %d evaluations |\n", MAX_EVALS);
 }
 
-static void print_parallel(struct result *res, size_t nseeds,
-                           const double *bayes50) {
+/* The parallel table over seeds 1..nseeds (the quartiles sort each
+ * array's first nseeds in place, which keeps the set of any longer
+ * prefix, so a table over more seeds can follow). */
+static void print_parallel(struct result *res, size_t nseeds) {
     printf("\n### Parallel: bayes regret @%d with %d workers simulated (each "
            "suggestion made "
            "with %d runs in flight), %zu seeds\n\n",
@@ -516,22 +523,23 @@ static void print_parallel(struct result *res, size_t nseeds,
            PAR_WORKERS, PAR_WORKERS);
     for (size_t i = 0; i < NFNS; i++) {
         char seq[128], par[128];
-        double med;
+        double med, seqmed;
         if (!res[i].on)
             continue;
-        fmt_cell(seq, sizeof(seq), res[i].bayes.at[1], nseeds, NULL);
+        fmt_cell(seq, sizeof(seq), res[i].bayes.at[1], nseeds, &seqmed);
         fmt_cell(par, sizeof(par), res[i].par, nseeds, &med);
         printf("| %s | %s | %s | ", fns[i].name, seq, par);
-        if (bayes50[i] > 0)
-            printf("%.2f | <= 1.5 | ", med / bayes50[i]);
+        if (seqmed > 0)
+            printf("%.2f | <= 1.5 | ", med / seqmed);
         else
             printf("- | <= 1.5 | ");
-        print_match(res[i].parcurve, nseeds, bayes50[i]);
+        print_match(res[i].parcurve, nseeds, seqmed);
     }
 }
 
 int main(void) {
-    size_t nseeds = seed_count();
+    size_t nseeds = seed_count("BENCH_QUALITY_SEEDS", 20);
+    size_t pseeds = seed_count("BENCH_QUALITY_PAR_SEEDS", 60);
     struct result *res = calloc(NFNS, sizeof(*res));
     double bayes50[NFNS], t0 = now_s();
 
@@ -542,15 +550,23 @@ int main(void) {
         return 2;
     }
     gsl_set_error_handler_off();
+    if (pseeds < nseeds)
+        pseeds = nseeds;
     for (size_t i = 0; i < NFNS; i++)
         if (res[i].on)
-            measure(&fns[i], nseeds, &res[i]);
+            measure(&fns[i], nseeds, pseeds, &res[i]);
     print_quality(res, nseeds, bayes50);
-    print_parallel(res, nseeds, bayes50);
+    print_parallel(res, nseeds);
+    if (pseeds > nseeds) {
+        printf("\nThe same over %zu seeds: with %zu, one or two seeds move "
+               "a median far (hartmann6's between its two minima), so the "
+               "goal is judged on this table.\n",
+               pseeds, nseeds);
+        print_parallel(res, pseeds);
+    }
     printf("\nWall time: %.1f s (%zu seeds: random and bayes to %d evaluations "
-           "with 1 worker, "
-           "bayes to %d with %d).\n",
-           now_s() - t0, nseeds, MAX_EVALS, MAX_EVALS, PAR_WORKERS);
+           "with 1 worker; %zu seeds: bayes to %d with 1 and with %d).\n",
+           now_s() - t0, nseeds, MAX_EVALS, pseeds, MAX_EVALS, PAR_WORKERS);
     free(res);
     return 0;
 }

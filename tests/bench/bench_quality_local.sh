@@ -75,7 +75,7 @@ while [ "$i" -le "$REPEATS" ]; do
 done
 
 # The in-process figures for the same function.
-BENCH_QUALITY_FUNCTIONS=branin "$O/bench/bench_quality" >"$tmp/inproc.txt" || {
+BENCH_QUALITY_FUNCTIONS=branin BENCH_QUALITY_PAR_SEEDS=1 "$O/bench/bench_quality" >"$tmp/inproc.txt" || {
     echo "bench_quality_local: bench_quality failed" >&2
     exit 1
 }

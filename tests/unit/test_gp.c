@@ -200,7 +200,7 @@ static void test_maximize_ei(void) {
         best = fmin(best, y[i]);
     }
     CHECK_INT(gp_fit(gp, X, y, 8, rng), 0);
-    CHECK_INT(gp_maximize_ei(gp, best, 1000, NULL, 0, rng, x), 0);
+    CHECK_INT(gp_maximize_acq(gp, best, 1000, NULL, 0, rng, x), 0);
     CHECK(x[0] >= 0 && x[0] <= 1 && x[1] >= 0 && x[1] <= 1);
     {
         double top = log_ei_at(gp, x, best);
@@ -218,8 +218,54 @@ static void test_maximize_ei(void) {
     gsl_rng_free(rng);
 }
 
-/* Exact (believed) points collapse the variance, noisy ones keep about
- * the noise; both keep the mean at the data. */
+/* mean - sd at x in the units of y (ranks as the standardised bound). */
+static double lcb_at(struct gp *gp, const double *x) {
+    double mu, var;
+
+    if (gp_predict(gp, x, &mu, &var) != 0)
+        return HUGE_VAL;
+    return mu - sqrt(var);
+}
+
+/* With a run in flight the acquisition is the confidence bound mean - sd
+ * (GP-BUCB): the point returned has a bound no 2000 random points beat
+ * (beyond the refinement's tolerance), and keeps its distance from the
+ * run in flight, placed where the bound was lowest without it. */
+static void test_maximize_lcb_in_flight(void) {
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    struct gp *gp = gp_new(2);
+    double X[18], y[9], x[2], best = HUGE_VAL, var;
+
+    gsl_rng_set(rng, 7);
+    for (int i = 0; i < 8; i++) {
+        X[2 * i] = gsl_rng_uniform(rng);
+        X[2 * i + 1] = gsl_rng_uniform(rng);
+        y[i] = pow(X[2 * i] - 0.7, 2) + pow(X[2 * i + 1] - 0.2, 2);
+        best = fmin(best, y[i]);
+    }
+    CHECK_INT(gp_fit(gp, X, y, 8, rng), 0);
+    /* the run in flight: where one worker's suggestion went */
+    CHECK_INT(gp_maximize_acq(gp, best, 1000, NULL, 0, rng, X + 16), 0);
+    CHECK_INT(gp_predict(gp, X + 16, &y[8], &var), 0);
+    CHECK_INT(gp_condition_fantasy(gp, X, y, 9, 1), 0);
+    CHECK_INT(gp_maximize_acq(gp, best, 1000, NULL, 0, rng, x), 0);
+    CHECK(x[0] >= 0 && x[0] <= 1 && x[1] >= 0 && x[1] <= 1);
+    CHECK(hypot(x[0] - X[16], x[1] - X[17]) >= 0.003);
+    {
+        double top = lcb_at(gp, x);
+        int beaten = 0;
+        CHECK(isfinite(top));
+        for (int i = 0; i < 2000; i++) {
+            double r[2] = {gsl_rng_uniform(rng), gsl_rng_uniform(rng)};
+            if (hypot(r[0] - X[16], r[1] - X[17]) >= 0.003)
+                beaten += lcb_at(gp, r) < top - 1e-6;
+        }
+        CHECK_INT(beaten, 0);
+    }
+    gp_free(gp);
+    gsl_rng_free(rng);
+}
+
 /* A fantasy is data: the mean there is the believed value and the
  * variance collapses from what it was without it. */
 static void test_condition_fantasy(void) {
@@ -258,6 +304,7 @@ int main(void) {
     TEST_RUN(test_refit_warm);
     TEST_RUN(test_log_ei);
     TEST_RUN(test_maximize_ei);
+    TEST_RUN(test_maximize_lcb_in_flight);
     TEST_RUN(test_condition_fantasy);
     TEST_RUN(test_errors);
     return TEST_DONE();
