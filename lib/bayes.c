@@ -580,10 +580,9 @@ static size_t bayes_n_init(const struct bayes *b) {
 
 /* Conditions gp on the observations plus the in-flight points at the
  * obs-only GP's mean (the kriging believer: the mean is unchanged, the
- * variance there collapses, so EI looks elsewhere). *best is the lowest
- * of the observed and believed values: the incumbent includes the
- * fantasies, or a believed point whose mean beats the data would keep
- * its EI (best - mean) and be suggested again. */
+ * variance there collapses, and gp_maximize_acq() then minimises the
+ * confidence bound, which moves on from them). *best is the lowest
+ * observed value, EI's incumbent when nothing is in flight. */
 static int bayes_believe(struct bayes *b, struct gp *gp, double *best) {
     size_t n = b->n + b->np, D = b->D;
     double *X = malloc(n * D * sizeof(double)), *y = malloc(n * sizeof(double));
@@ -602,7 +601,7 @@ static int bayes_believe(struct bayes *b, struct gp *gp, double *best) {
     for (size_t i = 0; !rc && i < b->np; i++)
         rc = gp_predict(gp, b->P + i * D, &y[b->n + i], &var);
     *best = HUGE_VAL;
-    for (size_t i = 0; !rc && i < n; i++)
+    for (size_t i = 0; !rc && i < b->n; i++)
         *best = fmin(*best, y[i]);
     if (!rc && b->np) {
         b->gp_obs = 0;
