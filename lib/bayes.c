@@ -619,8 +619,8 @@ static int bayes_one(struct bayes *b, struct gp *gp, gsl_rng *rng,
     int rc = bayes_believe(b, gp, &best);
 
     if (!rc)
-        rc = gp_maximize_acq(gp, best, BAYES_NCAND, b->groups, b->ngroups, rng,
-                            x);
+        rc = gp_maximize_acq(gp, best, BAYES_NCAND, b->groups, b->ngroups,
+                             rng, x);
     if (!rc)
         *obj = bayes_decode_row(b, x, rng, &rc);
     /* the decoded (rounded) point is what will run: believe that one */

@@ -532,11 +532,12 @@ static void gp_start(const struct gp *gp, int s, const double *prev,
  * poor value rather than an average one, so EI stops paying for the
  * corners and edges of the box (on rosenbrock4, 35% of the suggestions
  * after the 25th had a coordinate on an edge with the plain mean, 24%
- * with this one) and spends those runs near the good points. Over 60 seeds, one worker at 50
- * runs: hartmann6 3.3e-03 -> 8.2e-05, rosenbrock4 6.2 -> 3.5, mixed
- * 0.14 -> 0.10, branin 5.3e-05 either way; 4 workers: hartmann6 0.013
- * -> 7.3e-04, rosenbrock4 16 -> 5.3, mixed 0.16 -> 0.10. 2 and 3 did
- * worse on hartmann6 and branin (docs/bayes.md). */
+ * with this one) and spends those runs near the good points. Over 60
+ * seeds, one worker at 50 runs: hartmann6 3.3e-03 -> 8.2e-05,
+ * rosenbrock4 6.2 -> 3.5, mixed 0.14 -> 0.10, branin 5.3e-05 either way;
+ * 4 workers (EI then): hartmann6 0.013 -> 7.3e-04, rosenbrock4 16 ->
+ * 5.3, mixed 0.16 -> 0.10. 2 and 3 did worse on branin and hartmann6
+ * (2 better on mixed; docs/bayes.md). */
 #define GP_PRIOR_MEAN_SD 1.5
 
 static void gp_standardise(struct gp *gp, const double *y, size_t n) {
@@ -548,8 +549,10 @@ static void gp_standardise(struct gp *gp, const double *y, size_t n) {
     for (size_t i = 0; i < n; i++)
         v += (y[i] - m) * (y[i] - m);
     v = n > 1 ? sqrt(v / (double)(n - 1)) : 0;
-    gp->ystd = v > 1e-12 * (1 + fabs(m)) ? v : 1;
-    gp->ymean = m + GP_PRIOR_MEAN_SD * (v > 1e-12 * (1 + fabs(m)) ? v : 0);
+    if (!(v > 1e-12 * (1 + fabs(m))))
+        v = 0; /* constant y: any scale, the mean at the data */
+    gp->ystd = v > 0 ? v : 1;
+    gp->ymean = m + GP_PRIOR_MEAN_SD * v;
     gp->fitted = 1;
 }
 
@@ -868,8 +871,8 @@ static size_t gp_best_points(const struct gp *gp, size_t *at) {
  * push them apart), but two at the same place would be one run twice.
  * 0.003 (0.3% of each range) rather than 0.015: once the best basin is
  * found, 4 workers refine it at that scale; over 60 seeds with 4 workers
- * hartmann6 went from 7.3e-04 to 5.4e-04 and rosenbrock4 from 5.3 to 5.1
- * (0.001 did no better). */
+ * (EI then) hartmann6 went from 7.3e-04 to 5.4e-04 and rosenbrock4 from
+ * 5.3 to 5.1 (0.001 did no better, then or with the bound). */
 #define GP_MIN_DIST 0.003
 
 static int gp_near_fantasy(const struct gp *gp, const double *x) {
@@ -907,10 +910,9 @@ static void gp_candidate(const struct gp *gp, struct gp_cands *cs,
     if (c < cs->ncand / 2 || cs->nat == 0) {
         if (cs->use_q && gsl_qrng_get(cs->q, xc) != GSL_SUCCESS)
             cs->use_q = 0; /* cannot happen for d <= 40; fall back anyway */
-        for (size_t j = 0; j < d; j++) {
+        for (size_t j = 0; j < d; j++)
             xc[j] = cs->use_q ? fmod(xc[j] + cs->shift[j], 1.0)
                               : gsl_rng_uniform(rng);
-        }
         for (size_t g = 0; g < cs->ngroups; g++) {
             const struct gp_group *gr = &cs->groups[g];
             size_t k = 0;
@@ -934,8 +936,8 @@ static void gp_candidate(const struct gp *gp, struct gp_cands *cs,
 }
 
 int gp_maximize_acq(struct gp *gp, double best, size_t ncand,
-                   const struct gp_group *groups, size_t ngroups,
-                   gsl_rng *rng, double *xout) {
+                    const struct gp_group *groups, size_t ngroups,
+                    gsl_rng *rng, double *xout) {
     size_t d = gp->d, idx[d];
     double top[GP_NREFINE], shift[d], bestf = HUGE_VAL, score[GP_BLOCK];
     double *cand = malloc(GP_BLOCK * d * sizeof(double));
@@ -944,7 +946,7 @@ int gp_maximize_acq(struct gp *gp, double best, size_t ncand,
     struct gp_acq a = {gp, (best - gp->ymean) / gp->ystd, buf ? x + d : NULL,
                        NULL, idx, 0};
     struct gp_cands cs = {0};
-    int rc, in_group[d];
+    int rc, in_group[d], nref = gp->nfant ? GP_NREFINE : GP_NREFINE_ONE;
 
     cs.q = d <= 40 ? gsl_qrng_alloc(gsl_qrng_sobol, (unsigned)d) : NULL;
     cs.use_q = cs.q != NULL;
@@ -979,7 +981,6 @@ int gp_maximize_acq(struct gp *gp, double best, size_t ncand,
             if (!gp_near_fantasy(gp, cand + c * d))
                 gp_keep(score[c], cand + c * d, d, top, topx);
     }
-    int nref = gp->nfant ? GP_NREFINE : GP_NREFINE_ONE;
     for (int i = 0; !rc && i < nref && top[i] < HUGE_VAL; i++) {
         double f = top[i];
         memcpy(x, topx + i * d, d * sizeof(double));

@@ -89,7 +89,7 @@ struct gp_group {
  * observed points, then Nelder-Mead from the best few. Returns 0 or
  * SWEEP_ENOMEM/SWEEP_EINVAL. */
 int gp_maximize_acq(struct gp *gp, double best, size_t ncand,
-                   const struct gp_group *groups, size_t ngroups,
-                   gsl_rng *rng, double *xout);
+                    const struct gp_group *groups, size_t ngroups,
+                    gsl_rng *rng, double *xout);
 
 #endif

@@ -186,12 +186,10 @@ static double log_ei_at(struct gp *gp, const double *x, double best) {
     return gp_log_ei(mu, var, best);
 }
 
-/* EI maximisation on a quadratic bowl lands in [0,1] and beats the EI of
- * every data point and of 2000 random points. */
-static void test_maximize_ei(void) {
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    struct gp *gp = gp_new(2);
-    double X[16], y[8], x[2], best = HUGE_VAL;
+/* 8 random points of the bowl (x - 0.7)^2 + (y - 0.2)^2 on [0,1]^2 into
+ * X (8 x 2) and y; returns the lowest y. */
+static double bowl(gsl_rng *rng, double *X, double *y) {
+    double best = HUGE_VAL;
 
     for (int i = 0; i < 8; i++) {
         X[2 * i] = gsl_rng_uniform(rng);
@@ -199,6 +197,17 @@ static void test_maximize_ei(void) {
         y[i] = pow(X[2 * i] - 0.7, 2) + pow(X[2 * i + 1] - 0.2, 2);
         best = fmin(best, y[i]);
     }
+    return best;
+}
+
+/* EI maximisation on a quadratic bowl lands in [0,1] and beats the EI of
+ * every data point and of 2000 random points. */
+static void test_maximize_ei(void) {
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    struct gp *gp = gp_new(2);
+    double X[16], y[8], x[2], best;
+
+    best = bowl(rng, X, y);
     CHECK_INT(gp_fit(gp, X, y, 8, rng), 0);
     CHECK_INT(gp_maximize_acq(gp, best, 1000, NULL, 0, rng, x), 0);
     CHECK(x[0] >= 0 && x[0] <= 1 && x[1] >= 0 && x[1] <= 1);
@@ -234,15 +243,10 @@ static double lcb_at(struct gp *gp, const double *x) {
 static void test_maximize_lcb_in_flight(void) {
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     struct gp *gp = gp_new(2);
-    double X[18], y[9], x[2], best = HUGE_VAL, var;
+    double X[18], y[9], x[2], best, var;
 
     gsl_rng_set(rng, 7);
-    for (int i = 0; i < 8; i++) {
-        X[2 * i] = gsl_rng_uniform(rng);
-        X[2 * i + 1] = gsl_rng_uniform(rng);
-        y[i] = pow(X[2 * i] - 0.7, 2) + pow(X[2 * i + 1] - 0.2, 2);
-        best = fmin(best, y[i]);
-    }
+    best = bowl(rng, X, y);
     CHECK_INT(gp_fit(gp, X, y, 8, rng), 0);
     /* the run in flight: where one worker's suggestion went */
     CHECK_INT(gp_maximize_acq(gp, best, 1000, NULL, 0, rng, X + 16), 0);
