@@ -241,6 +241,60 @@ static void test_in_flight(void) {
     config_free(cfg);
 }
 
+/* With runs in flight the confidence bound's minimum can sit on a
+ * measured run at a bound (loss -x is best at x = 1): the suggestion is
+ * never that run again. And a categorical with more workers than values
+ * still gets suggestions (repeats then), not an error. */
+static void test_in_flight_no_repeat(void) {
+    struct sweep_config *cfg = load(line_yaml);
+    struct sweep_config *cat = load("method: bayes\n"
+                                    "metric: {name: loss, goal: minimize}\n"
+                                    "parameters:\n"
+                                    "  act: {values: [relu, tanh]}\n");
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    json_t *arr = json_array(), *out = json_array();
+    struct runs *runs;
+    char err[256] = "";
+    int repeats = 0;
+
+    if (!cfg || !cat)
+        return;
+    for (int i = 0; i <= 4; i++) {
+        json_t *f = json_pack("{s:f}", "x", i / 4.0);
+        add_run(cfg, arr, f, "finished", -i / 4.0);
+        json_decref(f);
+    }
+    {
+        json_t *f = json_pack("{s:f}", "x", 0.6);
+        add_run(cfg, arr, f, "running", 0);
+        json_decref(f);
+    }
+    runs = to_runs(arr);
+    for (unsigned long seed = 1; seed <= 5; seed++) {
+        json_array_clear(out);
+        gsl_rng_set(rng, seed);
+        CHECK_INT(bayes_suggest(cfg, runs, 1, rng, out, err, sizeof(err)), 1);
+        repeats += xof(out, 0) == 1.0;
+    }
+    CHECK_INT(repeats, 0);
+    runs_free(runs);
+    json_array_clear(arr);
+    json_array_clear(out);
+    for (int i = 0; i < 3; i++) {
+        json_t *f = json_pack("{s:s}", "act", i % 2 ? "tanh" : "relu");
+        add_run(cat, arr, f, "finished", i % 2 ? 2.0 : 1.0);
+        json_decref(f);
+    }
+    runs = to_runs(arr);
+    CHECK_INT(bayes_suggest(cat, runs, 4, rng, out, err, sizeof(err)), 4);
+    runs_free(runs);
+    json_decref(arr);
+    json_decref(out);
+    gsl_rng_free(rng);
+    config_free(cfg);
+    config_free(cat);
+}
+
 /* Past BAYES_MAX_OBS runs the cost is bounded: 1000 runs on a 2-D space
  * still give a valid suggestion quickly, near the good region. */
 static void test_many_runs(void) {
@@ -420,6 +474,7 @@ int main(void) {
     TEST_RUN(test_mixed_space);
     TEST_RUN(test_initial_and_states);
     TEST_RUN(test_in_flight);
+    TEST_RUN(test_in_flight_no_repeat);
     TEST_RUN(test_many_runs);
     TEST_RUN(test_needs_metric);
     TEST_RUN(test_property_parabola);
