@@ -864,28 +864,30 @@ static size_t gp_best_points(const struct gp *gp, size_t *at) {
     return k;
 }
 
-/* Whether x is within GP_MIN_DIST (Euclidean, in [0,1]^d) of a run in
- * flight (a fantasy), or, with runs in flight, within GP_SAME_DIST of a
- * measured run: two at the same place would be one run twice. Fantasies are data with the fitted
- * noise, which lets the runs in flight cluster where the model is sure
- * (on the benchmark this converged better with 4 workers than
- * noise-free fantasies, which push them apart). The finished runs count
- * too under the confidence bound, whose minimum can sit on a measured
- * point (the mean is lowest there and sd does not vanish): `make demo`
- * ran lr=3.0, l2=0.0 four times. Only the same point, since refining
- * the best one needs points close to it (with 0.003 from measured runs
- * too, branin with 4 workers went from 4e-07 to 3e-04). EI is zero at a
- * measured point anyway.
- * 0.003 (0.3% of each range) rather than 0.015: once the best basin is
- * found, 4 workers refine it at that scale; over 60 seeds with 4 workers
- * (EI then) hartmann6 went from 7.3e-04 to 5.4e-04 and rosenbrock4 from
- * 5.3 to 5.1 (0.001 did no better, then or with the bound). */
+/* Whether x is too close to a run to be suggested: two at the same place
+ * would be one run twice. Distances are Euclidean in [0,1]^d.
+ *
+ * Runs in flight (fantasies): within GP_MIN_DIST. Fantasies are data
+ * with the fitted noise, which lets the runs in flight cluster where the
+ * model is sure (with 4 workers this converged better than noise-free
+ * fantasies, which push them apart). 0.003 (0.3% of each range) rather
+ * than 0.015: once the best basin is found, 4 workers refine it at that
+ * scale (60 seeds, 4 workers, EI then: hartmann6 7.3e-04 -> 5.4e-04,
+ * rosenbrock4 5.3 -> 5.1; 0.001 no better, then or with the bound).
+ *
+ * Measured runs, with runs in flight: within GP_SAME_DIST, the same
+ * point. The confidence bound's minimum can sit on a measured run (the
+ * mean is lowest there and sd does not vanish): `make demo` ran lr=3.0,
+ * l2=0.0 four times. Only the same point, since refining the best one
+ * needs points close to it (0.003 here took branin with 4 workers from
+ * 4e-07 to 3e-04). EI is zero at a measured point anyway. */
 #define GP_MIN_DIST 0.003
 #define GP_SAME_DIST 1e-6
 
 static int gp_too_close(const struct gp *gp, const double *x) {
     for (size_t i = gp->nfant ? 0 : gp->n; i < gp->n; i++) {
-        double r2 = 0, lim = i < gp->n - gp->nfant ? GP_SAME_DIST : GP_MIN_DIST;
+        double r2 = 0;
+        double lim = i < gp->n - gp->nfant ? GP_SAME_DIST : GP_MIN_DIST;
         for (size_t j = 0; j < gp->d; j++) {
             double t = x[j] - gp->X[i * gp->d + j];
             r2 += t * t;
