@@ -118,9 +118,11 @@ int main(int argc, char **argv) {
         struct controller_stats cs;
         controller_get_stats(ctl, &cs);
         LOG(LOG_INFO, "stopping: %llu messages (%llu malformed, skipped), %llu "
-                      "metric events applied, %llu assignments, %llu requeues",
+                      "metric events applied (%llu lost before they arrived), "
+                      "%llu assignments, %llu requeues",
             (unsigned long long)cs.messages, (unsigned long long)cs.malformed,
-            (unsigned long long)cs.metrics_applied, (unsigned long long)cs.assignments,
+            (unsigned long long)cs.metrics_applied,
+            (unsigned long long)cs.metrics_lost, (unsigned long long)cs.assignments,
             (unsigned long long)cs.requeues);
     }
     controller_free(ctl);

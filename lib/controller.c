@@ -98,6 +98,10 @@ struct controller {
     int64_t next_lease, next_refresh;
     struct controller_stats stats;
     struct msg metrics[BATCH_MAX];
+    struct {
+        int32_t partition;
+        int64_t offset;
+    } mpos[BATCH_MAX]; /* where each came from on the metrics topic */
     size_t nmetrics;
 };
 
@@ -741,6 +745,7 @@ static void apply_metrics(struct controller *c) {
     const struct store_target *tg[BATCH_MAX];
     struct ctl_sweep *sw[BATCH_MAX];
     int results[BATCH_MAX];
+    int64_t lost[BATCH_MAX];
     int rc;
 
     if (!c->nmetrics)
@@ -755,8 +760,19 @@ static void apply_metrics(struct controller *c) {
         if (r && r->attempt == ev[i]->r.attempt)
             r->last_hb = wall_ms();
     }
-    rc = store_apply_metrics(c->store, c->token, ev, tg, c->nmetrics, results);
+    rc = store_apply_metrics(c->store, c->token, ev, tg, c->nmetrics, results,
+                             lost);
     for (size_t i = 0; rc == 0 && i < c->nmetrics; i++) {
+        if (results[i] == STORE_OK && lost[i] > 0) {
+            c->stats.metrics_lost += (uint64_t)lost[i];
+            LOG(LOG_WARN, "run %s/%s attempt %d: %lld metric event%s lost "
+                "before seq %lld (%s [%d] offset %lld): they never arrived",
+                ev[i]->r.sweep_id, ev[i]->r.run_id,
+                (int)ev[i]->r.attempt, (long long)lost[i],
+                lost[i] == 1 ? "" : "s", (long long)ev[i]->r.seq,
+                c->topics.names[TOPIC_METRICS], (int)c->mpos[i].partition,
+                (long long)c->mpos[i].offset);
+        }
         if (results[i] == STORE_OK) {
             c->stats.metrics_applied++;
             if (sw[i] && sw[i]->es &&
@@ -828,6 +844,8 @@ static void handle(struct controller *c, const struct kmsg *k) {
         on_life(c, &m.u.life);
         break;
     case MSG_METRIC_EVENT:
+        c->mpos[c->nmetrics].partition = k->partition;
+        c->mpos[c->nmetrics].offset = k->offset;
         c->metrics[c->nmetrics++] = m;
         if (c->nmetrics == BATCH_MAX)
             apply_metrics(c);

@@ -35,7 +35,8 @@ int controller_run(struct controller *c, volatile sig_atomic_t *stop);
 
 struct controller_stats {
     uint64_t messages, malformed, metrics_applied, metrics_ignored,
-        events_applied, assignments, requeues, stops_sent, early_stops;
+        metrics_lost, events_applied, assignments, requeues, stops_sent,
+        early_stops;
 };
 void controller_get_stats(const struct controller *c,
                           struct controller_stats *s);

@@ -468,6 +468,22 @@ char *store_sweep_state(struct store *s, const char *sweep_id) {
     return st;
 }
 
+/* metrics_lost: the metric events of the attempt that never arrived.
+ * Once the run has ended, the worker's count (metrics_sent) less those
+ * applied (steps), which also covers the last ones; before, the gaps
+ * in seq seen so far. 0 when nothing is missing. */
+static void runs_lost(json_t *o) {
+    json_t *sent = json_object_get(o, "metrics_sent");
+    json_int_t steps = json_integer_value(json_object_get(o, "steps"));
+    json_int_t gaps = 0, lost;
+    const char *g = json_string_value(json_object_get(o, "metrics_lost"));
+
+    if (g)
+        gaps = strtoll(g, NULL, 10);
+    lost = json_is_integer(sent) ? json_integer_value(sent) - steps : gaps;
+    json_object_set_new(o, "metrics_lost", json_integer(lost > gaps ? lost : gaps));
+}
+
 /* Pipelines the per-run reads: HGETALL, the summary and maybe history. */
 static json_t *read_runs(struct store *s, const char *sweep_id,
                          const redisReply *ids, int with_history) {
@@ -502,6 +518,8 @@ static json_t *read_runs(struct store *s, const char *sweep_id,
             move_int(o, "signal");
             move_int(o, "grid_index");
             move_int(o, "wseq");
+            move_int(o, "metrics_sent");
+            runs_lost(o);
             json_object_del(o, "last_seq");
             json_array_append_new(out, o);
         } else {
@@ -640,15 +658,16 @@ int store_run_reassign(struct store *s, int64_t token, const char *sweep_id,
 
 int store_apply_life(struct store *s, int64_t token,
                      const struct msg_run_lifecycle *e) {
-    char tok[24], att[24], ts[24], code[24] = "", sig[24];
+    char tok[24], att[24], ts[24], code[24] = "", sig[24], ms[24] = "";
     const char *args[] = {I64(tok, token), e->r.sweep_id, e->r.run_id,
                           I64(att, e->r.attempt), lifecycle_event_name(e->event),
                           e->r.worker_id ? e->r.worker_id : "",
                           I64(ts, e->r.ts_ms),
                           e->has_exit_code ? I64(code, e->exit_code) : "",
-                          I64(sig, e->signal), e->reason ? e->reason : ""};
+                          I64(sig, e->signal), e->reason ? e->reason : "",
+                          e->last_metric_seq > 0 ? I64(ms, e->last_metric_seq) : ""};
     long long res;
-    int rc = eval_int(s, S_APPLY_LIFE, 10, args, &res);
+    int rc = eval_int(s, S_APPLY_LIFE, 11, args, &res);
 
     return rc ? rc : (int)res;
 }
@@ -786,7 +805,7 @@ static void metric_args_free(struct metric_args *a) {
  * caller reconnects and sends it again: the scripts are idempotent), -2
  * when the server forgot the scripts. */
 static int metrics_roundtrip(struct store *s, struct metric_args *a, size_t n,
-                             int *results) {
+                             int *results, int64_t *lost) {
     int rc = 0;
 
     if (!s->c)
@@ -800,9 +819,17 @@ static int metrics_roundtrip(struct store *s, struct metric_args *a, size_t n,
         redisReply *r = NULL;
         if (redisGetReply(s->c, (void **)&r) != REDIS_OK || !r)
             return -1;
+        if (lost)
+            lost[i] = 0;
         if (r->type == REDIS_REPLY_INTEGER)
             results[i] = (int)r->integer;
-        else if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
+        else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                 r->element[0]->type == REDIS_REPLY_INTEGER &&
+                 r->element[1]->type == REDIS_REPLY_INTEGER) {
+            results[i] = (int)r->element[0]->integer;
+            if (lost)
+                lost[i] = r->element[1]->integer;
+        } else if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
             rc = -2;
         else {
             set_err(s, "metric script: %.*s", (int)r->len, r->str ? r->str : "");
@@ -816,7 +843,7 @@ static int metrics_roundtrip(struct store *s, struct metric_args *a, size_t n,
 int store_apply_metrics(struct store *s, int64_t token,
                         const struct msg_metric_event *const *ev,
                         const struct store_target *const *targets, size_t n,
-                        int *results) {
+                        int *results, int64_t *lost) {
     struct metric_args *a = calloc(n ? n : 1, sizeof(*a));
     int rc = 0;
 
@@ -825,7 +852,7 @@ int store_apply_metrics(struct store *s, int64_t token,
     for (size_t i = 0; i < n && !rc; i++)
         rc = metric_args_build(s, token, ev[i], targets ? targets[i] : NULL, &a[i]);
     for (int tries = 0; !rc && tries < 3; tries++) {
-        int r = metrics_roundtrip(s, a, n, results);
+        int r = metrics_roundtrip(s, a, n, results, lost);
         if (r == 0)
             break;
         if (r == -2)

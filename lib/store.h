@@ -142,14 +142,16 @@ struct store_target {
 };
 
 /* Applies n metric events in one pipeline; results[i] gets each one's
- * result (STORE_OK, STORE_IGNORED, STORE_FENCED). targets[i] (may be
+ * result (STORE_OK, STORE_IGNORED, STORE_FENCED) and lost[i] (may be
+ * NULL) how many of the run's metric events before it never arrived
+ * (seq is one per metric event: a jump is a loss). targets[i] (may be
  * NULL) says when a value finishes the sweep (metric.target). History
  * entries are {"_step": s, "_timestamp": ms, name: value...}, non-finite
  * values as null; the summary keeps the latest finite value of each. */
 int store_apply_metrics(struct store *s, int64_t token,
                         const struct msg_metric_event *const *ev,
                         const struct store_target *const *targets, size_t n,
-                        int *results);
+                        int *results, int64_t *lost);
 
 /* The sweep's state name ("running", ...) or NULL if absent (caller
  * frees). */

@@ -127,14 +127,15 @@
     "redis.call('HSET', rk, 'worker', ARGV[3], 'assigned_at', ARGV[4],\n"  \
     "  'last_seq', -1, 'steps', 0, 'wseq', ARGV[5])\n"                     \
     "redis.call('HDEL', rk, 'started_at', 'ended_at', 'heartbeat_at',\n"   \
-    "  'exit_code', 'signal', 'reason')\n"                                  \
+    "  'exit_code', 'signal', 'reason', 'metrics_lost', 'metrics_sent')\n" \
     "redis.call('DEL', rk .. ':hist', rk .. ':sum')\n"                                           \
     "setstate(sk, rk, 'pending')\n"                                        \
     "redis.call('SADD', sk .. ':live', run)\n"                             \
     "return {0, run, redis.call('HGET', rk, 'params'), att}\n"
 
 /* ARGV: token, sweep, run, attempt, event, worker, ts, exit_code ('' when
- * none), signal, reason ('' when none). */
+ * none), signal, reason ('' when none), last_metric_seq ('' when none):
+ * at the end, how many metric events the worker sent (metrics_sent). */
 #define LUA_APPLY_LIFE                                                     \
     "if fenced(ARGV[1]) then return 2 end\n"                               \
     "local sk = 'sw:s:' .. ARGV[2]\n"                                      \
@@ -155,6 +156,7 @@
     "if ARGV[9] ~= '0' then redis.call('HSET', rk, 'signal', ARGV[9]) end\n" \
     "if ARGV[10] ~= '' then redis.call('HSET', rk, 'reason', ARGV[10]) end\n" \
     "redis.call('HSET', rk, 'ended_at', ts)\n"                             \
+    "if ARGV[11] ~= '' then redis.call('HSET', rk, 'metrics_sent', ARGV[11]) end\n" \
     "if ev == 'preempted' then\n"                                          \
     "  setstate(sk, rk, 'preempted')\n"                                    \
     "  redis.call('RPUSH', sk .. ':queue', ARGV[3])\n"                     \
@@ -179,14 +181,20 @@
 
 /* ARGV: token, sweep, run, attempt, seq, event JSON, metric name ('' when
  * none), goal ('minimize'/'maximize'), target ('' when none), now, then
- * name, value pairs. */
+ * name, value pairs. A metric event's seq counts the attempt's metric
+ * events from 1, so one past the last one applied is the next expected:
+ * a later one means the ones between were lost (a broker that dropped
+ * them), counted in metrics_lost. Returns {0, lost} when applied. */
 #define LUA_APPLY_METRIC                                                   \
     "if fenced(ARGV[1]) then return 2 end\n"                               \
     "local sk = 'sw:s:' .. ARGV[2]\n"                                      \
     "local rk = 'sw:r:' .. ARGV[2] .. ':' .. ARGV[3]\n"                    \
     "local r = redis.call('HMGET', rk, 'attempt', 'last_seq')\n"           \
     "if not r[1] or tonumber(r[1]) ~= tonumber(ARGV[4]) then return 1 end\n" \
-    "if tonumber(ARGV[5]) <= tonumber(r[2] or '-1') then return 1 end\n"   \
+    "local seq, last = tonumber(ARGV[5]), tonumber(r[2] or '-1')\n"       \
+    "if seq <= last then return 1 end\n"                                   \
+    "local lost = seq - math.max(last, 0) - 1\n"                           \
+    "if lost > 0 then redis.call('HINCRBY', rk, 'metrics_lost', lost) end\n" \
     "redis.call('RPUSH', rk .. ':hist', ARGV[6])\n"                        \
     "redis.call('HSET', rk, 'last_seq', ARGV[5])\n"                        \
     "redis.call('HINCRBY', rk, 'steps', 1)\n"                              \
@@ -204,7 +212,7 @@
     "    end\n"                                                            \
     "  end\n"                                                              \
     "end\n"                                                                \
-    "return 0\n"
+    "return {0, math.max(lost, 0)}\n"
 
 /* ARGV: token, sweep, why, now. */
 #define LUA_SWEEP_FINISH                                                   \

@@ -37,7 +37,8 @@
 struct wrun {
     char *sweep, *run;
     int attempt;
-    int64_t seq;       /* next sequence number of this attempt */
+    int64_t seq;       /* next lifecycle sequence number of this attempt */
+    int64_t mseq;      /* the last metric event's seq (its own count), 0 none */
     int64_t steps;     /* metric events sent: the step when none is given */
     struct proc *proc;
     int stopping;      /* SIGTERM sent */
@@ -65,6 +66,7 @@ struct worker {
     int64_t idle_since;   /* when the last run ended (dispatch latency) */
     uint64_t malformed;   /* messages that did not decode, skipped */
     FILE *stats;          /* $SWEEP_WORKER_STATS: one line per measure */
+    const char *drop;     /* $SWEEP_TEST_DROP_METRICS (tests only) */
     int leaving;          /* preempted: exit once the run is reported */
     int done;             /* exit code + 1 when we should stop */
     char run_dir[512];
@@ -133,15 +135,18 @@ static void fill_run_hdr(struct worker *w, struct msg_run *r, const char *sweep,
     r->ts_ms = wall_ms();
 }
 
+/* mseq: the seq of the run's last metric event sent, 0 none (-1 on the
+ * wire): the controller counts what did not arrive (schemas/README.md). */
 static void send_life(struct worker *w, const char *sweep, const char *run,
-                      int attempt, int64_t seq, enum lifecycle_event ev,
-                      int wstatus, int have_status, const char *reason) {
+                      int attempt, int64_t seq, int64_t mseq,
+                      enum lifecycle_event ev, int wstatus, int have_status,
+                      const char *reason) {
     struct msg m = {.kind = MSG_RUN_LIFECYCLE};
 
     fill_run_hdr(w, &m.u.life.r, sweep, run, attempt, seq);
     m.u.life.event = ev;
     m.u.life.reason = (char *)reason;
-    m.u.life.last_metric_seq = -1;
+    m.u.life.last_metric_seq = mseq > 0 ? mseq : -1;
     if (have_status && WIFEXITED(wstatus)) {
         m.u.life.has_exit_code = 1;
         m.u.life.exit_code = WEXITSTATUS(wstatus);
@@ -149,6 +154,22 @@ static void send_life(struct worker *w, const char *sweep, const char *run,
         m.u.life.signal = WTERMSIG(wstatus);
     }
     send_msg(w, TOPIC_EVENTS, run, &m);
+}
+
+/* Whether seq is in list, "3,7,12" ($SWEEP_TEST_DROP_METRICS): the
+ * integration tests lose those metric events on purpose, as a broker
+ * that dropped them would, to check that the controller counts them. */
+static int test_dropped(const char *list, int64_t seq) {
+    while (list && *list) {
+        char *end;
+        long long v = strtoll(list, &end, 10);
+        if (end == list)
+            return 0;
+        if (v == seq)
+            return 1;
+        list = *end == ',' ? end + 1 : end;
+    }
+    return 0;
 }
 
 static void on_metric(void *ud, const struct metric_set *ms) {
@@ -160,10 +181,12 @@ static void on_metric(void *ud, const struct metric_set *ms) {
 
     if (!r || !ms->n)
         return;
-    fill_run_hdr(w, &m.u.metric.r, r->sweep, r->run, r->attempt, r->seq++);
+    fill_run_hdr(w, &m.u.metric.r, r->sweep, r->run, r->attempt, ++r->mseq);
     m.u.metric.has_step = 1;
     m.u.metric.step = ms->has_step ? ms->step : r->steps;
     r->steps++;
+    if (w->drop && test_dropped(w->drop, r->mseq))
+        return;
     /* "a=1 a=2" names a twice: the last value wins, as in a JSON object
      * (the encoder refuses duplicate names). */
     for (size_t i = 0; i < ms->n; i++) {
@@ -295,8 +318,9 @@ static void run_free(struct wrun *r) {
 static void start_failed(struct worker *w, const struct msg_run_assignment *a,
                          const char *why) {
     LOG(LOG_ERROR, "run %s: %s", a->r.run_id, why);
-    send_life(w, a->r.sweep_id, a->r.run_id, a->r.attempt, 0, LC_STARTED, 0, 0, NULL);
-    send_life(w, a->r.sweep_id, a->r.run_id, a->r.attempt, 1, LC_FAILED,
+    send_life(w, a->r.sweep_id, a->r.run_id, a->r.attempt, 0, 0, LC_STARTED, 0, 0,
+              NULL);
+    send_life(w, a->r.sweep_id, a->r.run_id, a->r.attempt, 1, 0, LC_FAILED,
               127 << 8, 1, why);
     w->failures_in_a_row++;
 }
@@ -350,7 +374,7 @@ static void start_run(struct worker *w, const struct msg_run_assignment *a) {
         r->attempt, argv[0]);
     if (w->stats) /* idle -> process started, for the dispatch benchmark */
         fprintf(w->stats, "dispatch_us %lld\n", (long long)(mono_us() - w->idle_since));
-    send_life(w, r->sweep, r->run, r->attempt, 0, LC_STARTED, 0, 0, NULL);
+    send_life(w, r->sweep, r->run, r->attempt, 0, 0, LC_STARTED, 0, 0, NULL);
     w->next_heartbeat = wall_ms() + (int64_t)(w->o.st->heartbeat * 1000);
     r = NULL;
 fail:
@@ -404,7 +428,8 @@ static void run_ended(struct worker *w, int wstatus) {
         snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(wstatus));
         reason = why;
     }
-    send_life(w, r->sweep, r->run, r->attempt, r->seq++, ev, wstatus, 1, reason);
+    send_life(w, r->sweep, r->run, r->attempt, r->seq++, r->mseq, ev, wstatus, 1,
+              reason);
     LOG(LOG_INFO, "run %s/%s %s%s%s", r->sweep, r->run, lifecycle_event_name(ev),
         reason ? ": " : "", reason ? reason : "");
     if (ev == LC_FAILED) {
@@ -461,8 +486,8 @@ static void on_assignment(struct worker *w, const struct msg_run_assignment *a) 
     w->received++;
     if (w->run || w->leaving || w->done) {
         /* Not ours to run now: give it back at once. */
-        send_life(w, a->r.sweep_id, a->r.run_id, a->r.attempt, 0, LC_PREEMPTED,
-                  0, 0, "worker busy");
+        send_life(w, a->r.sweep_id, a->r.run_id, a->r.attempt, 0, 0,
+                  LC_PREEMPTED, 0, 0, "worker busy");
         return;
     }
     start_run(w, a);
@@ -539,7 +564,8 @@ static void timers(struct worker *w, int64_t now) {
         r->kill_at = 0;
     }
     if (r && now >= w->next_heartbeat) {
-        send_life(w, r->sweep, r->run, r->attempt, r->seq++, LC_HEARTBEAT, 0, 0, NULL);
+        send_life(w, r->sweep, r->run, r->attempt, r->seq++, r->mseq,
+                  LC_HEARTBEAT, 0, 0, NULL);
         w->next_heartbeat = now + (int64_t)(w->o.st->heartbeat * 1000);
     }
     if (!r && !w->leaving && !w->done && now >= w->next_status) {
@@ -604,6 +630,7 @@ struct worker *worker_new(const struct worker_opts *o, char *errstr,
     }
     w->started_ms = wall_ms();
     w->idle_since = mono_us();
+    w->drop = getenv("SWEEP_TEST_DROP_METRICS");
     if (getenv("SWEEP_WORKER_STATS") && *getenv("SWEEP_WORKER_STATS")) {
         w->stats = fopen(getenv("SWEEP_WORKER_STATS"), "a");
         if (w->stats)

@@ -12,7 +12,9 @@ static const struct cli_verb runs_verb = {
     "Every run of the sweep in creation order: state, attempt, worker,\n"
     "steps, the sweep's metric, why it ended, its parameters. --json prints\n"
     "an array of {id, params, state, attempt, worker, started_at, ended_at,\n"
-    "summary, steps, reason, exit_code}.", 1};
+    "summary, steps, reason, exit_code, metrics_sent, metrics_lost}.\n"
+    "metrics_lost counts the attempt's metric events that never reached the\n"
+    "controller (a broker that dropped them); a run with any says so.", 1};
 
 static const struct cli_verb best_verb = {
     "best", "best ID [--json]",
@@ -95,6 +97,10 @@ static void print_runs(const json_t *runs, const struct metric_goal *g) {
         /* an early stop explains itself at length: whole, on its own line */
         if (strlen(reason) > 28)
             printf("%-9s reason: %s\n", "", reason);
+        if (json_integer_value(json_object_get(r, "metrics_lost")) > 0)
+            printf("%-9s lost: %lld metric events never arrived (the broker "
+                   "dropped them); STEPS counts those that did\n", "",
+                   (long long)json_integer_value(json_object_get(r, "metrics_lost")));
         sbuf_release(&sb);
     }
 }

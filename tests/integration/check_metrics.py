@@ -14,7 +14,7 @@ Runs under Debian's /usr/bin/python3 with python3-kafka and python3-avro
       count, the sweep id, the key (= run id), per run and attempt the
       multiset of metric maps (NaN equal to NaN) and the given _step
       values, that a run's events share one partition and that seq
-      increases per run and attempt in topic order. Exit 0 when all
+      counts 1..n per run and attempt in topic order. Exit 0 when all
       hold; one line per problem otherwise.
 
   check_metrics.py garbage SCHEMA_DIR OUT_DIR
@@ -158,6 +158,10 @@ def cmd_read(brokers, topic, schema_dir, printed_dir, sweep_id):
         seqs = [r["seq"] for r in sorted(have, key=lambda r: r["seq"])]
         if len(set(seqs)) != len(seqs):
             bad.append("run %s attempt %d: repeated seq %r" % (key[0], key[1], seqs))
+        # metric events count 1, 2, ... per attempt: a gap means a loss
+        elif seqs != list(range(1, len(seqs) + 1)):
+            bad.append("run %s attempt %d: seq is not 1..%d: %r"
+                       % (key[0], key[1], len(seqs), seqs))
         # one partition per key: the topic order is the send order
         order = [r["seq"] for r in have]
         if order != sorted(order):

@@ -375,7 +375,7 @@ static void mev_init(struct mev *m, const char *sweep, const char *run,
 static int apply1(int64_t tok, struct mev *m, const struct store_target *t) {
     const struct msg_metric_event *ev[1] = {&m->e};
     const struct store_target *tg[1] = {t};
-    int res = -100, rc = store_apply_metrics(st, tok, ev, tg, 1, &res);
+    int res = -100, rc = store_apply_metrics(st, tok, ev, tg, 1, &res, NULL);
 
     return rc ? rc : res;
 }
@@ -1049,7 +1049,7 @@ static void test_metrics(void) {
     mev_init(&m[2], "m", "r1", 1, 3, -1, 1003, 2, names, v3); /* no _step */
     for (int i = 0; i < 3; i++)
         ev[i] = &m[i].e;
-    CHECK_INT(store_apply_metrics(st, tok, ev, NULL, 3, res), 0);
+    CHECK_INT(store_apply_metrics(st, tok, ev, NULL, 3, res, NULL), 0);
     CHECK_INT(res[0], STORE_OK);
     CHECK_INT(res[1], STORE_OK);
     CHECK_INT(res[2], STORE_OK);
@@ -1081,7 +1081,7 @@ static void test_metrics(void) {
         mev_init(&m[1], "m", "r1", 1, 4, 3, 1004, 2, names, v);
         ev[0] = &m[0].e;
         ev[1] = &m[1].e;
-        CHECK_INT(store_apply_metrics(st, tok, ev, NULL, 2, res), 0);
+        CHECK_INT(store_apply_metrics(st, tok, ev, NULL, 2, res, NULL), 0);
         CHECK_INT(res[0], STORE_OK);
         CHECK_INT(res[1], STORE_IGNORED);
         CHECK_INT(rint_("LLEN sw:r:m:r1:hist"), 4);
@@ -1141,6 +1141,96 @@ static void test_metrics(void) {
         CHECK(json_object_get(r1, "last_seq") == NULL);
         json_decref(runs);
     }
+}
+
+/* Metric events count from 1 per attempt: a jump in seq is a loss,
+ * counted; the end event's last_metric_seq also counts the last ones;
+ * a requeue starts the count over. */
+static void test_metrics_lost(void) {
+    int64_t tok = lead();
+    const char *names[] = {"loss"};
+    double v[] = {0.5};
+    struct mev m[4];
+    const struct msg_metric_event *ev[4];
+    int res[4] = {-1, -1, -1, -1};
+    int64_t lost[4] = {-1, -1, -1, -1};
+    static const int64_t seqs[4] = {2, 3, 6, 5}; /* 1, 4 and 5 lost; 5 late */
+    struct msg_run_lifecycle e;
+    json_t *runs, *r;
+    char *run = NULL, *params = NULL;
+    int att = 0;
+
+    mk_sweep("ml", 0, 0);
+    CHECK_INT(mk_run(tok, "ml", "r1", -1, NULL), STORE_OK);
+    for (int i = 0; i < 4; i++) {
+        mev_init(&m[i], "ml", "r1", 1, seqs[i], -1, 3000 + i, 1, names, v);
+        ev[i] = &m[i].e;
+    }
+    CHECK_INT(store_apply_metrics(st, tok, ev, NULL, 4, res, lost), 0);
+    CHECK_INT(res[0], STORE_OK);
+    CHECK_INT(lost[0], 1);
+    CHECK_INT(res[1], STORE_OK);
+    CHECK_INT(lost[1], 0);
+    CHECK_INT(res[2], STORE_OK);
+    CHECK_INT(lost[2], 2);
+    CHECK_INT(res[3], STORE_IGNORED); /* behind seq 6: too late */
+    CHECK_INT(hnum("sw:r:ml:r1", "metrics_lost"), 3);
+    runs = store_runs(st, "ml", 0);
+    r = json_array_get(runs, 0);
+    CHECK_INT(json_integer_value(json_object_get(r, "steps")), 3);
+    CHECK_INT(json_integer_value(json_object_get(r, "metrics_lost")), 3);
+    CHECK(json_object_get(r, "metrics_sent") == NULL); /* still running */
+    json_decref(runs);
+    /* The worker sent 8: 7 and 8 never came. */
+    e = life("ml", "r1", 1, LC_FINISHED, 3100);
+    e.last_metric_seq = 8;
+    CHECK_INT(store_apply_life(st, tok, &e), STORE_OK);
+    runs = store_runs(st, "ml", 0);
+    r = json_array_get(runs, 0);
+    CHECK_INT(json_integer_value(json_object_get(r, "metrics_sent")), 8);
+    CHECK_INT(json_integer_value(json_object_get(r, "metrics_lost")), 5);
+    json_decref(runs);
+    /* Nothing lost: 0, and no metrics_sent without metric events. */
+    CHECK_INT(mk_run(tok, "ml", "r2", -1, NULL), STORE_OK);
+    mev_init(&m[0], "ml", "r2", 1, 1, -1, 3200, 1, names, v);
+    mev_init(&m[1], "ml", "r2", 1, 2, -1, 3201, 1, names, v);
+    ev[0] = &m[0].e;
+    ev[1] = &m[1].e;
+    CHECK_INT(store_apply_metrics(st, tok, ev, NULL, 2, res, lost), 0);
+    CHECK_INT(lost[0], 0);
+    CHECK_INT(lost[1], 0);
+    e = life("ml", "r2", 1, LC_FINISHED, 3300);
+    e.last_metric_seq = 2;
+    CHECK_INT(store_apply_life(st, tok, &e), STORE_OK);
+    CHECK_INT(mk_run(tok, "ml", "r3", -1, NULL), STORE_OK);
+    CHECK_INT(apply_life(tok, "ml", "r3", 1, LC_FINISHED, 3400), STORE_OK);
+    runs = store_runs(st, "ml", 0);
+    CHECK_INT(json_integer_value(json_object_get(json_array_get(runs, 1), "metrics_lost")), 0);
+    CHECK_INT(json_integer_value(json_object_get(json_array_get(runs, 1), "metrics_sent")), 2);
+    CHECK_INT(json_integer_value(json_object_get(json_array_get(runs, 2), "metrics_lost")), 0);
+    CHECK(json_object_get(json_array_get(runs, 2), "metrics_sent") == NULL);
+    json_decref(runs);
+    /* A requeued run starts over: its new attempt's count alone. */
+    CHECK_INT(mk_run(tok, "ml", "r4", -1, NULL), STORE_OK);
+    mev_init(&m[0], "ml", "r4", 1, 4, -1, 3500, 1, names, v);
+    CHECK_INT(apply1(tok, &m[0], NULL), STORE_OK);
+    e = life("ml", "r4", 1, LC_PREEMPTED, 3600);
+    e.last_metric_seq = 9;
+    CHECK_INT(store_apply_life(st, tok, &e), STORE_OK);
+    CHECK_INT(hnum("sw:r:ml:r4", "metrics_lost"), 3);
+    CHECK_INT(store_run_reassign(st, tok, "ml", "w2", 3700, 1, &run, &params, &att),
+              STORE_OK);
+    CHECK_STR(run, "r4");
+    CHECK_INT(att, 2);
+    free(run);
+    free(params);
+    mev_init(&m[0], "ml", "r4", 2, 1, -1, 3800, 1, names, v);
+    CHECK_INT(apply1(tok, &m[0], NULL), STORE_OK);
+    runs = store_runs(st, "ml", 0);
+    r = json_array_get(runs, 3);
+    CHECK_INT(json_integer_value(json_object_get(r, "metrics_lost")), 0);
+    CHECK(json_object_get(r, "metrics_sent") == NULL);
+    json_decref(runs);
 }
 
 static void test_metric_target(void) {
@@ -1356,6 +1446,7 @@ int main(void) {
     TEST_RUN(test_run_race);
     TEST_RUN(test_lifecycle);
     TEST_RUN(test_metrics);
+    TEST_RUN(test_metrics_lost);
     TEST_RUN(test_metric_target);
     TEST_RUN(test_offsets);
     TEST_RUN(test_noscript);

@@ -107,7 +107,7 @@ static int base_store(int port, long n, long batch) {
             e->values = vals[k];
             evp[k] = e;
         }
-        if (store_apply_metrics(s, tok, evp, NULL, (size_t)m, res) < 0)
+        if (store_apply_metrics(s, tok, evp, NULL, (size_t)m, res, NULL) < 0)
             return 1;
     }
     printf("events %ld seconds %.6f\n", n, now_s() - t0);
