@@ -7,7 +7,7 @@
  * (every suggestion made with 3 runs in flight), against one worker.
  *
  * Env: BENCH_QUALITY_SEEDS (default 20) for quick runs;
- * BENCH_QUALITY_PAR_SEEDS (default 60; at least the former): the seeds of
+ * BENCH_QUALITY_PAR_SEEDS (default 180; at least the former): the seeds of
  * the second parallel table, on which its goal is judged;
  * BENCH_QUALITY_FUNCTIONS, a comma-separated list of function names
  * (default all), for tests/bench/bench_quality_local.sh.
@@ -539,7 +539,7 @@ static void print_parallel(struct result *res, size_t nseeds) {
 
 int main(void) {
     size_t nseeds = seed_count("BENCH_QUALITY_SEEDS", 20);
-    size_t pseeds = seed_count("BENCH_QUALITY_PAR_SEEDS", 60);
+    size_t pseeds = seed_count("BENCH_QUALITY_PAR_SEEDS", 180);
     struct result *res = calloc(NFNS, sizeof(*res));
     double bayes50[NFNS], t0 = now_s();
 
