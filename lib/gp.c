@@ -870,10 +870,12 @@ static size_t gp_best_points(const struct gp *gp, size_t *at) {
  * Runs in flight (fantasies): within GP_MIN_DIST. Fantasies are data
  * with the fitted noise, which lets the runs in flight cluster where the
  * model is sure (with 4 workers this converged better than noise-free
- * fantasies, which push them apart). 0.003 (0.3% of each range) rather
- * than 0.015: once the best basin is found, 4 workers refine it at that
- * scale (60 seeds, 4 workers, EI then: hartmann6 7.3e-04 -> 5.4e-04,
- * rosenbrock4 5.3 -> 5.1; 0.001 no better, then or with the bound).
+ * fantasies, which push them apart). 0.001 (0.1% of each range): once
+ * the best basin is found, 4 workers refine it at that scale. 0.015
+ * -> 0.003 took hartmann6 from 7.3e-04 to 5.4e-04 (60 seeds, EI then);
+ * 0.003 -> 0.001, over 180 seeds with the bound: hartmann6 9.0e-04 ->
+ * 7.3e-04, branin 5.5e-07 -> 4.6e-07, rosenbrock4 4.3 and mixed 0.10
+ * either way (0.0005 down to 1e-6: the same as 0.001).
  *
  * Measured runs, with runs in flight: within GP_SAME_DIST, the same
  * point. The confidence bound's minimum can sit on a measured run (the
@@ -881,7 +883,7 @@ static size_t gp_best_points(const struct gp *gp, size_t *at) {
  * l2=0.0 four times. Only the same point, since refining the best one
  * needs points close to it (0.003 here took branin with 4 workers from
  * 4e-07 to 3e-04). EI is zero at a measured point anyway. */
-#define GP_MIN_DIST 0.003
+#define GP_MIN_DIST 0.001
 #define GP_SAME_DIST 1e-6
 
 static int gp_too_close(const struct gp *gp, const double *x) {

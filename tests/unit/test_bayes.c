@@ -197,7 +197,7 @@ static double xof(const json_t *out, size_t i) {
 
 /* In flight: a pending run where the model would go pushes the next
  * suggestion away, and suggestions made together differ: by at least
- * gp.c's GP_MIN_DIST (0.003 of the range), where without the fantasies
+ * gp.c's GP_MIN_DIST (0.001 of the range), where without the fantasies
  * all three would be the same point. */
 static void test_in_flight(void) {
     struct sweep_config *cfg = load(line_yaml);
@@ -229,9 +229,9 @@ static void test_in_flight(void) {
     CHECK_INT(bayes_suggest(cfg, runs, 3, rng, out, err, sizeof(err)), 3);
     for (size_t i = 0; i < 3; i++) {
         for (size_t j = 0; j < i; j++) {
-            if (!(fabs(xof(out, i) - xof(out, j)) >= 0.0029))
+            if (!(fabs(xof(out, i) - xof(out, j)) >= 0.00099))
                 fprintf(stderr, "  x %.6f %.6f\n", xof(out, i), xof(out, j));
-            CHECK(fabs(xof(out, i) - xof(out, j)) >= 0.0029);
+            CHECK(fabs(xof(out, i) - xof(out, j)) >= 0.00099);
         }
     }
     runs_free(runs);

@@ -513,8 +513,10 @@ def bench_ingest():
         ["first line printed -> first stored (ms)", ms(first_us - start_us), "", "", "", ""],
         ["lines/s written by the program (pipe drained by the worker)", f1(print_rate),
          "", "", "", ""],
-        ["history entries stored (of %d); run state" % n,
-         "%d; %s, steps %s" % (got, run.get("state"), run.get("steps")), "", "",
+        ["history entries stored (of %d); run state; lost as the controller "
+         "counted them" % n,
+         "%d; %s, steps %s; %s" % (got, run.get("state"), run.get("steps"),
+                                   run.get("metrics_lost")), "", "",
          "all", ok(got == n)],
         ["latency print -> stored p50 (ms)", ms(pct(lat, 50)), "", "", "", ""],
         ["latency print -> stored p99 (ms)", ms(pct(lat, 99)), "", "", "<= 50",
@@ -523,10 +525,12 @@ def bench_ingest():
                                                                len(lat)), "", "", "", ""],
     ])
     if got != n or releads or resets:
-        print("**%d of %d metric events never reached Redis.** The controller "
+        print("**%d of %d metric events never reached Redis** (the controller "
+              "counted %s lost: `metrics_lost`)." % (n - got, n, run.get("metrics_lost")))
+        print("The controller "
               "re-took its own lease %d time(s) (its lease ran out while it "
               "drained the backlog) and the broker reset %d offset(s) it no "
-              "longer held (see the report)." % (n - got, n, releads, resets))
+              "longer held (see the report)." % (releads, resets))
         print()
     return e2e >= 20000 and pct(lat, 99) <= 50000 and got == n
 
