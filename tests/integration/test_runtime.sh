@@ -936,11 +936,13 @@ EOF
     n_printed=$(cat "$D/printed/"*.jsonl 2>/dev/null | wc -l)
     it_wait 10 hist_total_is 7
     fetch
-    pyassert "s10: 3 of $n_printed metric events lost: sweep runs --json says metrics_lost 3, metrics_sent 10, steps 7" '
+    pyassert "s10: 3 of $n_printed metric events lost: sweep runs --json says metrics_lost 3, metrics_sent 10, steps 7; sweep status --json metrics_lost 3 in 1 run" '
 assert len(runs) == 1 and runs[0]["state"] == "finished", runs
 r = runs[0]
 assert r.get("metrics_sent") == 10 and r.get("steps") == 7, r
 assert r.get("metrics_lost") == 3, r
+assert status.get("metrics_lost") == 3, status
+assert status.get("runs_with_metrics_lost") == 1, status
 ' "$D/ctl.log"
     for seq in 4 8; do
         want="1 metric event lost before seq $seq (sweeps.metrics \[[0-9]*\] offset [0-9]*)"
@@ -955,6 +957,12 @@ assert r.get("metrics_lost") == 3, r
         ok "s10: sweep runs says 'lost: 3 metric events never arrived'"
     else
         notok "s10: sweep runs says 'lost: 3 metric events never arrived'" "$D/runs.txt"
+    fi
+    timeout 30 "$SWEEP" status "$SID" --redis "$REDIS_URL" >"$D/status.txt" 2>&1
+    if grep -q "^lost     3 metric events in 1 run(s) (sweep runs $SID shows which)" "$D/status.txt"; then
+        ok "s10: sweep status says 'lost     3 metric events in 1 run(s)'"
+    else
+        notok "s10: sweep status says 'lost     3 metric events in 1 run(s)'" "$D/status.txt"
     fi
     kill -TERM "$CPID"
     it_wait_exit "$CPID" 10
