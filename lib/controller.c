@@ -687,8 +687,10 @@ static void on_worker(struct controller *c, const struct msg_worker_status *m) {
         if (strcmp(r->worker, w->id) || m->received >= r->wseq)
             continue;
         /* Sent before our assignment of r reached it (statuses and run
-         * events travel on different partitions): not a request. */
-        if (now - r->assigned_at <= ASSIGN_LOST_MS) {
+         * events travel on different partitions): not a request. A run
+         * that has started was received: the status is history (a new
+         * leader reads again what its predecessor had answered). */
+        if (r->started || now - r->assigned_at <= ASSIGN_LOST_MS) {
             w->idle = 0;
             return;
         }

@@ -33,6 +33,7 @@
 #include "value.h"
 
 #define IDLE_RESEND_MS 1000
+#define SEEN_MAX 32 /* recent assignments remembered, to drop redeliveries */
 
 struct wrun {
     char *sweep, *run;
@@ -69,6 +70,8 @@ struct worker {
     const char *drop;     /* $SWEEP_TEST_DROP_METRICS (tests only) */
     int leaving;          /* preempted: exit once the run is reported */
     int done;             /* exit code + 1 when we should stop */
+    char seen[SEEN_MAX][80]; /* "sweep/run/attempt" of recent assignments */
+    unsigned nseen;
     char run_dir[512];
 };
 
@@ -480,12 +483,37 @@ static void stop_run(struct worker *w, const char *reason, int preempt) {
 
 /* ---- input ---- */
 
+/* Kafka delivers at least once: a producer retry can repeat an
+ * assignment. A repeat is neither run twice nor given back (that would
+ * requeue the very run we are running), nor counted: the controller's
+ * idea of how many assignments reached us must stay exact. */
+static int seen_before(struct worker *w, const struct msg_run_assignment *a) {
+    char key[80];
+
+    snprintf(key, sizeof(key), "%.32s/%.32s/%d", a->r.sweep_id, a->r.run_id,
+             a->r.attempt);
+    for (unsigned i = 0; i < SEEN_MAX && i < w->nseen; i++)
+        if (!strcmp(w->seen[i], key))
+            return 1;
+    memcpy(w->seen[w->nseen++ % SEEN_MAX], key, sizeof(key));
+    return 0;
+}
+
 static void on_assignment(struct worker *w, const struct msg_run_assignment *a) {
     if (strcmp(a->r.worker_id, w->id))
         return;
+    if (seen_before(w, a)) {
+        LOG(LOG_INFO, "run %s/%s attempt %d: assignment delivered again: ignored",
+            a->r.sweep_id, a->r.run_id, a->r.attempt);
+        return;
+    }
     w->received++;
     if (w->run || w->leaving || w->done) {
         /* Not ours to run now: give it back at once. */
+        LOG(LOG_INFO, "run %s/%s attempt %d: given back (%s%s)", a->r.sweep_id,
+            a->r.run_id, a->r.attempt,
+            w->run ? "busy with run " : (w->leaving ? "leaving" : "done"),
+            w->run ? w->run->run : "");
         send_life(w, a->r.sweep_id, a->r.run_id, a->r.attempt, 0, 0,
                   LC_PREEMPTED, 0, 0, "worker busy");
         return;

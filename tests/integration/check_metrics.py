@@ -25,6 +25,11 @@ Runs under Debian's /usr/bin/python3 with python3-kafka and python3-avro
       schema id, a wrong magic byte. None of them may decode. (kcat sends
       no message for an empty file: the test sends the empty and the NULL
       value from stdin.)
+
+  check_metrics.py replay BROKERS TOPIC
+      Sends every message of TOPIC again, byte for byte, with its key, to
+      its partition: what a producer retry after a lost acknowledgement
+      does (Kafka delivers at least once). Prints how many it sent.
 """
 import io
 import json
@@ -232,7 +237,22 @@ def cmd_garbage(schema_dir, out_dir):
     return 0
 
 
+def cmd_replay(brokers, topic):
+    from kafka import KafkaProducer
+    msgs, _ = read_topic(brokers, topic)
+    p = KafkaProducer(bootstrap_servers=brokers, acks="all",
+                      api_version_auto_timeout_ms=10000)
+    for part, _off, key, value in msgs:
+        p.send(topic, key=key, value=value, partition=part)
+    p.flush(20)
+    p.close(5)
+    print(len(msgs))
+    return 0 if msgs else 1
+
+
 def main(argv):
+    if len(argv) == 4 and argv[1] == "replay":
+        return cmd_replay(*argv[2:])
     if len(argv) == 7 and argv[1] == "read":
         return cmd_read(*argv[2:])
     if len(argv) == 4 and argv[1] == "garbage":

@@ -12,6 +12,7 @@
 #   s2b ... while the other worker idles   s7 garbage on every topic
 #   s3 SIGTERM a worker (preemption)     s8 SIGTERM a controller, Redis down
 #   s4 SIGKILL the leading controller    s9 32 workers joining in 4 waves
+#   s10 metric events lost on the way    s11 messages delivered twice
 #
 # Run from the repository root: sh tests/integration/test_runtime.sh
 # Env: SWEEP_BIN, absolute directory of the programs (default $PWD/bin);
@@ -663,7 +664,7 @@ for a in att:
     print("# run %s: attempt %d" % (a[0], a[1]))
 lost = ["never received run %s" % a[0] in log for a in att]
 assert all(lost) and all(a[1] == 2 for a in att), att
-' "$D/requeues.log"
+' "$D/requeues.log" "$D/w1.log" "$D/w2.log" "$D/c1.log" "$D/c2.log"
     if grep -q "leading, fencing token" "$D/$NEW.log"; then
         ok "s4: $NEW logs that it leads"
     else
@@ -974,6 +975,70 @@ assert status.get("runs_with_metrics_lost") == 1, status
     teardown
 }
 
+# ---- s11: messages delivered twice ------------------------------------------
+
+# Kafka delivers at least once: a producer retry after a lost ack repeats a
+# message. While the first run runs, then while the second runs (the first
+# has ended), every message of .assign and .events is sent again, 3.5 s
+# into the run: the worker runs each run once and gives none back; the
+# controller takes the repeated lifecycle events and the idle statuses the
+# worker sent before it got its run (its "received" count behind the run's)
+# for history, requeuing nothing.
+# running_after N: one run running, N finished (a field never set is 0)
+running_after() {
+    ra_f=$(rcli HGET "sw:s:$SID" n:finished 2>/dev/null)
+    sweep_field_is n:running 1 && [ "${ra_f:-0}" = "$1" ]
+}
+
+s11() {
+    setup s11 || return
+    grid_yaml "$D/sweep.yaml" "$STEPS_CMD" "  x: {values: [1, 2]}
+  steps: {value: 8}
+  sleep: {value: 0.6}"
+    controller ctl
+    create "$D/sweep.yaml" || return
+    worker w1 "$SID"
+    W1=$IT_PID
+    sent=0
+    for f in 0 1; do
+        if ! it_wait 20 running_after "$f"; then
+            notok "s11: a run is running with $f finished" "$D/w1.log" "$D/ctl.log"
+            teardown
+            return
+        fi
+        sleep 3.5 # past the controller's 3 s wait for a lost assignment
+        n=$(timeout 40 "$PY" "$CHECK" replay "$BOOT" sweeps.assign 2>>"$D/replay.err")
+        e=$(timeout 40 "$PY" "$CHECK" replay "$BOOT" sweeps.events 2>>"$D/replay.err")
+        note "sent again the $n message(s) of sweeps.assign and the $e of sweeps.events with $f run(s) finished"
+        sent=$((sent + ${n:-0}))
+    done
+    expect_exit "s11: the worker exits 0 when the sweep is finished" "$W1" 30 0 "$D/w1.log" "$D/ctl.log"
+    it_wait 10 hist_total_is 16
+    fetch
+    pyassert "s11: 2 runs, each run once: attempt 1, finished, 8 lines printed and 8 entries" '
+assert len(runs) == 2, [r["id"] for r in runs]
+assert all(r["state"] == "finished" and r["attempt"] == 1 for r in runs), \
+    [(r["id"], r["state"], r["attempt"]) for r in runs]
+assert len(printed) == 16, len(printed)
+bad = {r["id"]: [e.get("step") for e in hist.get(r["id"], [])] for r in runs
+       if [e.get("step") for e in hist.get(r["id"], [])] != list(range(1, 9))}
+assert not bad, bad
+' "$D/w1.log" "$D/ctl.log"
+    # 1 the first time; the 2 assignments and the first repeat the second
+    c=$(grep -c "assignment delivered again: ignored" "$D/w1.log")
+    if [ "$sent" -eq 4 ] && [ "$c" -eq 4 ]; then
+        ok "s11: the worker ignores the 4 repeated assignments (1 while the first run ran, 3 while the second)"
+    else
+        notok "s11: the worker ignores the 4 repeated assignments (sent $sent, logged $c)" "$D/w1.log" "$D/replay.err"
+    fi
+    if ! grep -q "given back\|preempted\|requeued\|never received" "$D/w1.log" "$D/ctl.log"; then
+        ok "s11: no run given back, preempted or requeued, no assignment taken for lost"
+    else
+        notok "s11: no run given back, preempted or requeued, no assignment taken for lost" "$D/w1.log" "$D/ctl.log"
+    fi
+    teardown
+}
+
 # ---- s8: SIGTERM a controller while Redis is down ---------------------------
 
 s8() {
@@ -994,7 +1059,7 @@ s8() {
     teardown
 }
 
-for s in ${IT_ONLY:-s1 s2 s2b s3 s4 s5 s6 s7 s8 s9 s10}; do
+for s in ${IT_ONLY:-s1 s2 s2b s3 s4 s5 s6 s7 s8 s9 s10 s11}; do
     "$s"
 done
 
