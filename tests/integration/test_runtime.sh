@@ -979,11 +979,11 @@ assert status.get("runs_with_metrics_lost") == 1, status
 
 # Kafka delivers at least once: a producer retry after a lost ack repeats a
 # message. While the first run runs, then while the second runs (the first
-# has ended), every message of .assign and .events is sent again, 3.5 s
-# into the run: the worker runs each run once and gives none back; the
-# controller takes the repeated lifecycle events and the idle statuses the
-# worker sent before it got its run (its "received" count behind the run's)
-# for history, requeuing nothing.
+# has ended), every message of .assign, .events and .control is sent
+# again, 3.5 s into the run: the worker runs each run once and gives none
+# back; the controller takes the repeated lifecycle events, the repeated
+# "create" and the idle statuses the worker sent before it got its run (its
+# "received" count behind the run's) for history, requeuing nothing.
 # running_after N: one run running, N finished (a field never set is 0)
 running_after() {
     ra_f=$(rcli HGET "sw:s:$SID" n:finished 2>/dev/null)
@@ -1009,7 +1009,8 @@ s11() {
         sleep 3.5 # past the controller's 3 s wait for a lost assignment
         n=$(timeout 40 "$PY" "$CHECK" replay "$BOOT" sweeps.assign 2>>"$D/replay.err")
         e=$(timeout 40 "$PY" "$CHECK" replay "$BOOT" sweeps.events 2>>"$D/replay.err")
-        note "sent again the $n message(s) of sweeps.assign and the $e of sweeps.events with $f run(s) finished"
+        k=$(timeout 40 "$PY" "$CHECK" replay "$BOOT" sweeps.control 2>>"$D/replay.err")
+        note "sent again the $n message(s) of sweeps.assign, the $e of sweeps.events and the $k of sweeps.control with $f run(s) finished"
         sent=$((sent + ${n:-0}))
     done
     expect_exit "s11: the worker exits 0 when the sweep is finished" "$W1" 30 0 "$D/w1.log" "$D/ctl.log"
