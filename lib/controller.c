@@ -62,8 +62,15 @@ struct ctl_worker {
     char *id, *pool, *sweep;
     int64_t last_seen;
     int idle;
-    int64_t received;  /* assignments it had received at its last status */
+    int64_t received;  /* the most assignments a status said it had */
+    int64_t sent;      /* its count once it got the last one sent to it */
+    int64_t behind_since; /* since when its statuses are behind sent, 0 */
 };
+
+/* The `wseq` of the next assignment to w: its count once it has it. */
+static int64_t next_wseq(const struct ctl_worker *w) {
+    return (w->sent > w->received ? w->sent : w->received) + 1;
+}
 
 struct offset {
     char key[160];
@@ -408,6 +415,7 @@ static int send_assignment(struct controller *c, struct ctl_sweep *s,
     }
     if (r)
         r->wseq = wseq;
+    w->sent = wseq;
     w->idle = 0;
     c->stats.assignments++;
     LOG(LOG_DEBUG, "run %s/%s attempt %d -> worker %s", s->id, run, attempt, w->id);
@@ -458,7 +466,7 @@ static int assign_new(struct controller *c, struct ctl_sweep *s,
                       struct ctl_worker *w) {
     for (int tries = 0; tries < 1000; tries++) {
         struct store_run_new n = {.sweep_id = s->id, .worker_id = w->id,
-                                  .wseq = w->received + 1};
+                                  .wseq = next_wseq(w)};
         struct sbuf sb = SBUF_INIT;
         json_t *flat = NULL, *nested;
         char run[9];
@@ -518,10 +526,10 @@ static int try_sweep(struct controller *c, struct ctl_sweep *s,
     if (!strcmp(s->state, "canceled"))
         return -1;
     rc = store_run_reassign(c->store, c->token, s->id, w->id, wall_ms(),
-                            w->received + 1, &run, &params, &attempt);
+                            next_wseq(w), &run, &params, &attempt);
     if (rc == STORE_OK) {
         c->stats.requeues++;
-        rc = send_assignment(c, s, run, attempt, params, w, w->received + 1);
+        rc = send_assignment(c, s, run, attempt, params, w, next_wseq(w));
         free(run);
         free(params);
         return rc > 0;
@@ -667,6 +675,12 @@ static void on_worker(struct controller *c, const struct msg_worker_status *m) {
             return;
         w->pool = m->pool ? strdup(m->pool) : NULL;
         w->sweep = m->sweep_id ? strdup(m->sweep_id) : NULL;
+        /* What the leaders before us sent it: a status of theirs read
+         * again must not look like a request. */
+        w->sent = store_worker_wseq(c->store, w->id);
+        for (size_t i = 0; i < c->nruns; i++)
+            if (!strcmp(c->runs[i].worker, w->id) && c->runs[i].wseq > w->sent)
+                w->sent = c->runs[i].wseq;
         c->nworkers++;
         LOG(LOG_INFO, "worker %s joined (%s)", m->worker_id,
             m->sweep_id ? m->sweep_id : "pool");
@@ -681,15 +695,21 @@ static void on_worker(struct controller *c, const struct msg_worker_status *m) {
         w->idle = 0;
         return;
     }
-    w->received = m->received;
+    if (m->received > w->received)
+        w->received = m->received;
+    if (m->received >= w->sent) {
+        w->behind_since = 0;
+        w->idle = m->nrunning == 0;
+        return;
+    }
+    /* Sent before it had every assignment we (or the leader before us)
+     * sent it: statuses and assignments travel on different partitions,
+     * and a new leader reads again what its predecessor had answered. */
     for (size_t i = 0; i < c->nruns; i++) {
         struct ctl_run *r = &c->runs[i];
         if (strcmp(r->worker, w->id) || m->received >= r->wseq)
             continue;
-        /* Sent before our assignment of r reached it (statuses and run
-         * events travel on different partitions): not a request. A run
-         * that has started was received: the status is history (a new
-         * leader reads again what its predecessor had answered). */
+        /* A run that has started was received: the status is history. */
         if (r->started || now - r->assigned_at <= ASSIGN_LOST_MS) {
             w->idle = 0;
             return;
@@ -701,7 +721,26 @@ static void on_worker(struct controller *c, const struct msg_worker_status *m) {
         requeued(c, r);
         drop_run(c, r);
         i--;
+        w->sent = m->received; /* it never will: count from what it has */
     }
+    if (m->received >= w->sent) {
+        w->behind_since = 0;
+        w->idle = m->nrunning == 0;
+        return;
+    }
+    /* Behind on runs that have ended since: history, unless the worker
+     * keeps saying so (an assignment lost for a run that was dropped
+     * meanwhile): then its count is the truth. */
+    if (!w->behind_since)
+        w->behind_since = now;
+    if (now - w->behind_since <= ASSIGN_LOST_MS) {
+        w->idle = 0;
+        return;
+    }
+    LOG(LOG_WARN, "worker %s: has %lld assignment(s), %lld sent: counting from its figure",
+        w->id, (long long)m->received, (long long)w->sent);
+    w->sent = m->received;
+    w->behind_since = 0;
     w->idle = m->nrunning == 0;
 }
 

@@ -468,6 +468,16 @@ char *store_sweep_state(struct store *s, const char *sweep_id) {
     return st;
 }
 
+int64_t store_worker_wseq(struct store *s, const char *worker_id) {
+    redisReply *r = cmd(s, "GET sw:w:%s:wseq", worker_id);
+    int64_t n = 0;
+
+    if (r && r->type == REDIS_REPLY_STRING)
+        n = strtoll(r->str, NULL, 10);
+    freeReplyObject(r);
+    return n;
+}
+
 /* metrics_lost: the metric events of the attempt that never arrived.
  * Once the run has ended, the worker's count (metrics_sent) less those
  * applied (steps), which also covers the last ones; before, the gaps

@@ -157,6 +157,11 @@ int store_apply_metrics(struct store *s, int64_t token,
  * frees). */
 char *store_sweep_state(struct store *s, const char *sweep_id);
 
+/* The count of assignments the worker has once it got the last one a
+ * leader sent it (the `wseq` of its newest run, kept 7 days in
+ * sw:w:<worker>:wseq): 0 when none is known or on error. */
+int64_t store_worker_wseq(struct store *s, const char *worker_id);
+
 /* Grid points taken, as a bitmap: bit i set when point i has a run
  * (Redis SETBIT order: bit i is byte i/8, mask 0x80 >> i%8). *bits is
  * malloc'd, *nbytes its length. */

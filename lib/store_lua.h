@@ -106,6 +106,7 @@
     "  'attempt', 1, 'worker', ARGV[6], 'created_at', ARGV[7],\n"          \
     "  'assigned_at', ARGV[7], 'grid_index', ARGV[5], 'steps', 0,\n"       \
     "  'last_seq', -1, 'wseq', ARGV[8])\n"                                 \
+    "redis.call('SET', 'sw:w:' .. ARGV[6] .. ':wseq', ARGV[8], 'PX', 604800000)\n" \
     "setstate(sk, rk, 'pending')\n"                                        \
     "redis.call('ZADD', sk .. ':runs', made, ARGV[3])\n"                   \
     "redis.call('SADD', sk .. ':live', ARGV[3])\n"                         \
@@ -126,6 +127,7 @@
     "local att = redis.call('HINCRBY', rk, 'attempt', 1)\n"                \
     "redis.call('HSET', rk, 'worker', ARGV[3], 'assigned_at', ARGV[4],\n"  \
     "  'last_seq', -1, 'steps', 0, 'wseq', ARGV[5])\n"                     \
+    "redis.call('SET', 'sw:w:' .. ARGV[3] .. ':wseq', ARGV[5], 'PX', 604800000)\n" \
     "redis.call('HDEL', rk, 'started_at', 'ended_at', 'heartbeat_at',\n"   \
     "  'exit_code', 'signal', 'reason', 'metrics_lost', 'metrics_sent')\n" \
     "redis.call('DEL', rk .. ':hist', rk .. ':sum')\n"                                           \

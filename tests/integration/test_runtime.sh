@@ -13,6 +13,7 @@
 #   s3 SIGTERM a worker (preemption)     s8 SIGTERM a controller, Redis down
 #   s4 SIGKILL the leading controller    s9 32 workers joining in 4 waves
 #   s10 metric events lost on the way    s11 messages delivered twice
+#   s12 an idle status delivered late
 #
 # Run from the repository root: sh tests/integration/test_runtime.sh
 # Env: SWEEP_BIN, absolute directory of the programs (default $PWD/bin);
@@ -1040,6 +1041,57 @@ assert not bad, bad
     teardown
 }
 
+# ---- s12: an idle status delivered late --------------------------------------
+
+# fake_worker.py (kafka-python + python3-avro, no sweep-worker) runs 2 runs,
+# then sends an idle status from before its 2nd run arrived, then the true
+# one. The stale status must not be a request: one run follows, whose
+# wseq is the worker's count once it has it (3). Then it acts as if run 3's
+# assignment were lost: run 3 is requeued after 3 s and assigned again.
+s12() {
+    setup s12 || return
+    grid_yaml "$D/sweep.yaml" "$STEPS_CMD" "  x: {values: [1, 2, 3]}"
+    controller ctl
+    create "$D/sweep.yaml" || return
+    it_wait 10 grep -q "leading sweep '$SID'" "$D/ctl.log"
+    timeout 60 "$PY" "$ROOT/tests/integration/fake_worker.py" stale "$BOOT" \
+        "$ROOT/schemas" "$SID" fake-s12-1 >"$D/fake.json" 2>"$D/fake.err"
+    it_wait 10 sweep_field_is state finished
+    fetch
+    pyassert "s12: a stale idle status is no request: 1 run follows it (not 2), with wseq 3" '
+out = json.load(open(os.path.join(D, "fake.json")))
+print("# fake worker got: %s" % {k: [a[:2] for a in v] for k, v in out.items() if k != "error"})
+assert "error" not in out, out
+p1, p2 = out["phase1"], out["phase2"]
+assert len(p1) == 2 and p1[0][0] != p1[1][0] and all(a[1] == 1 for a in p1), p1
+assert len(p2) == 1 and p2[0][1] == 1 and p2[0][0] not in [a[0] for a in p1], p2
+r3 = [r for r in runs if r["id"] == p2[0][0]]
+assert r3 and r3[0].get("wseq") == 3, r3
+' "$D/fake.err" "$D/ctl.log"
+    pyassert "s12: run 3, never started, is requeued and assigned again (attempt 2); the sweep finishes with 3 runs" '
+out = json.load(open(os.path.join(D, "fake.json")))
+r3 = out["phase2"][0][0]
+assert [a[:2] for a in out["phase3"]] == [[r3, 2]], out["phase3"]
+assert status.get("state") == "finished", status.get("state")
+assert sorted(r["state"] for r in runs) == ["finished"] * 3, [(r["id"], r["state"]) for r in runs]
+' "$D/fake.err" "$D/ctl.log"
+    n=$(grep -c "never received run" "$D/ctl.log")
+    if [ "$n" -eq 1 ]; then
+        ok "s12: the controller logs the lost assignment once"
+    else
+        notok "s12: the controller logs the lost assignment once (got $n)" "$D/ctl.log"
+    fi
+    v=$(rcli GET sw:w:fake-s12-1:wseq)
+    t=$(rcli PTTL sw:w:fake-s12-1:wseq)
+    if [ "$v" = 3 ] && [ "${t:-0}" -gt 600000000 ]; then
+        ok "s12: Redis keeps the worker's count for the next leader (sw:w:<worker>:wseq 3, 7 days)"
+    else
+        echo "sw:w:fake-s12-1:wseq '$v', PTTL '$t'" >"$D/wseq.out"
+        notok "s12: Redis keeps the worker's count for the next leader (sw:w:<worker>:wseq 3, 7 days)" "$D/wseq.out"
+    fi
+    teardown
+}
+
 # ---- s8: SIGTERM a controller while Redis is down ---------------------------
 
 s8() {
@@ -1060,7 +1112,7 @@ s8() {
     teardown
 }
 
-for s in ${IT_ONLY:-s1 s2 s2b s3 s4 s5 s6 s7 s8 s9 s10 s11}; do
+for s in ${IT_ONLY:-s1 s2 s2b s3 s4 s5 s6 s7 s8 s9 s10 s11 s12}; do
     "$s"
 done
 

@@ -935,10 +935,23 @@ static void test_lifecycle(void) {
     CHECK_HSTR("sw:r:lc:r2", "state", "preempted");
     CHECK_INT(rint_("LLEN sw:s:lc:queue"), 1);
     CHECK_INT(rint_("SISMEMBER sw:s:lc:live r2"), 1);
+    CHECK_INT(store_worker_wseq(st, "w2"), 0); /* none yet */
     CHECK_INT(store_run_reassign(st, tok, "lc", "w2", 1600, 1, &run, &params, &attempt),
               STORE_OK);
     CHECK_STR(run, "r2");
     CHECK_INT(attempt, 2);
+    /* The assigning scripts keep the worker's count for the next leader. */
+    CHECK_INT(store_worker_wseq(st, "w2"), 1);
+    CHECK(rint_("PTTL sw:w:w2:wseq") > 6LL * 24 * 3600 * 1000);
+    {
+        struct store_run_new n = {.sweep_id = "wq", .run_id = "r9",
+                                  .params_json = "{\"lr\": 0.9}", .grid_index = -1,
+                                  .worker_id = "w9", .now_ms = 1700, .wseq = 7};
+        mk_sweep("wq", 0, 0);
+        CHECK_INT(store_run_create(st, tok, &n), STORE_OK);
+        CHECK_INT(store_worker_wseq(st, "w9"), 7);
+        CHECK_HSTR("sw:r:wq:r9", "wseq", "7");
+    }
     {
         json_t *p = params ? json_loads(params, 0, NULL) : NULL;
         json_t *want = json_loads("{\"lr\": 0.2, \"opt\": {\"name\": \"adam\"}}", 0, NULL);

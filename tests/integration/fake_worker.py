@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""fake_worker.py - a worker written from the wire format alone, for
+test_runtime.sh: it speaks to a real sweep-controller over Kafka with
+kafka-python and python3-avro (schemas/README.md), runs nothing, and sends
+statuses a real worker only sends when the network reorders them.
+
+  fake_worker.py stale BROKERS SCHEMA_DIR SWEEP_ID WORKER_ID
+      1. asks for a run (idle, received 0), gets run 1, reports it
+         started and finished; the same for run 2 (received 1);
+      2. sends an idle status with received 1, as if it had been sent
+         before run 2 arrived and delivered late, then the true one
+         (received 2), and notes the assignments that follow in 2.5 s:
+         one (run 3) is right, two mean the stale status was taken for
+         a request;
+      3. never starts run 3 and keeps asking with received 2, as a
+         worker that lost run 3's assignment would, for 7 s: run 3 is
+         requeued and assigned again; what arrives now it reports
+         started and finished, and counts.
+      Prints one JSON object: {"phase1": [...], "phase2": [...],
+      "phase3": [...]}, each a list of [run_id, attempt, sweep_id]
+      received.
+"""
+import io
+import json
+import os
+import struct
+import sys
+import time
+
+KINDS = ["sweep_control", "run_assignment", "run_lifecycle", "metric_event",
+         "run_command", "worker_status"]
+
+
+class Wire:
+    def __init__(self, brokers, schema_dir, prefix="sweeps"):
+        import avro.schema
+        from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+        self.schemas = {}
+        for k in KINDS:
+            with open(os.path.join(schema_dir, k + ".avsc")) as f:
+                self.schemas[k] = avro.schema.parse(f.read())
+        self.prefix = prefix
+        self.prod = KafkaProducer(bootstrap_servers=brokers, acks="all",
+                                  linger_ms=0, api_version_auto_timeout_ms=10000)
+        self.cons = KafkaConsumer(bootstrap_servers=brokers, group_id=None,
+                                  enable_auto_commit=False,
+                                  api_version_auto_timeout_ms=10000)
+        topic = prefix + ".assign"
+        deadline = time.time() + 20
+        parts = None
+        while time.time() < deadline and not parts:
+            parts = self.cons.partitions_for_topic(topic)
+            if not parts:
+                time.sleep(0.2)
+        if not parts:
+            raise SystemExit("topic %s has no partitions" % topic)
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        self.cons.assign(tps)
+        self.cons.seek_to_end()
+        for tp in tps:  # resolve the positions now: nothing sent is missed
+            self.cons.position(tp)
+
+    def encode(self, kind, datum):
+        import avro.io
+        bio = io.BytesIO()
+        bio.write(struct.pack(">bI", 0, KINDS.index(kind) + 1))
+        avro.io.DatumWriter(self.schemas[kind]).write(datum, avro.io.BinaryEncoder(bio))
+        return bio.getvalue()
+
+    def decode(self, kind, value):
+        import avro.io
+        magic, sid = struct.unpack(">bI", value[:5])
+        if magic != 0 or sid != KINDS.index(kind) + 1:
+            return None
+        bio = io.BytesIO(value[5:])
+        return avro.io.DatumReader(self.schemas[kind]).read(avro.io.BinaryDecoder(bio))
+
+    def send(self, topic, key, kind, datum):
+        self.prod.send(self.prefix + "." + topic, key=key.encode(),
+                       value=self.encode(kind, datum))
+        self.prod.flush(10)
+
+    def assignments(self, worker_id, secs, until=None):
+        """[run_id, attempt] of the assignments to worker_id in secs
+        (returns early once `until` of them arrived)."""
+        got = []
+        deadline = time.time() + secs
+        while time.time() < deadline and (until is None or len(got) < until):
+            for recs in self.cons.poll(timeout_ms=100).values():
+                for m in recs:
+                    try:
+                        a = self.decode("run_assignment", m.value)
+                    except Exception:
+                        a = None
+                    if a and a.get("worker_id") == worker_id:
+                        got.append([a["run_id"], a["attempt"], a["sweep_id"]])
+        return got
+
+
+def cmd_stale(brokers, schema_dir, sweep_id, worker_id):
+    w = Wire(brokers, schema_dir)
+    seq = [0]
+
+    def status(received):
+        seq[0] += 1
+        w.send("events", worker_id, "worker_status", {
+            "worker_id": worker_id, "pool": None, "sweep_id": sweep_id,
+            "state": "idle", "seq": seq[0], "ts_ms": int(time.time() * 1000),
+            "host": "fake", "pid": os.getpid(), "running": [],
+            "received": received})
+
+    def life(run, attempt, lseq, event):
+        w.send("events", run, "run_lifecycle", {
+            "sweep_id": sweep_id, "run_id": run, "worker_id": worker_id,
+            "attempt": attempt, "seq": lseq, "ts_ms": int(time.time() * 1000),
+            "event": event, "exit_code": 0 if event == "finished" else None,
+            "signal": 0, "reason": None, "last_metric_seq": -1})
+
+    out = {"phase1": [], "phase2": [], "phase3": []}
+    received = 0
+    for _ in range(2):
+        got = []
+        for _ in range(10):  # ask every second, as a worker does
+            status(received)
+            got = w.assignments(worker_id, 1.0, until=1)
+            if got:
+                break
+        if not got:
+            out["error"] = "no assignment after %d runs" % received
+            print(json.dumps(out))
+            return 1
+        out["phase1"] += got
+        received += len(got)
+        run, attempt = got[0][0], got[0][1]
+        life(run, attempt, 0, "started")
+        life(run, attempt, 1, "finished")
+        time.sleep(0.5)  # the controller applies the end: no run is live
+    status(received - 1)  # stale: sent before run 2 arrived
+    time.sleep(0.3)
+    status(received)      # the true one
+    out["phase2"] = w.assignments(worker_id, 2.5)
+    received += len(out["phase2"])
+    # Run 3's assignment "lost": it asks every second with the count it
+    # had; what comes now it runs (started, finished) and counts.
+    received -= len(out["phase2"])
+    deadline = time.time() + 7
+    while time.time() < deadline:
+        status(received)
+        for run, attempt, _sweep in w.assignments(worker_id, 1.0):
+            out["phase3"].append([run, attempt, _sweep])
+            received += 1
+            life(run, attempt, 0, "started")
+            life(run, attempt, 1, "finished")
+    print(json.dumps(out))
+    return 0
+
+
+def main(argv):
+    if len(argv) == 6 and argv[1] == "stale":
+        return cmd_stale(*argv[2:])
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
