@@ -19,6 +19,14 @@ statuses a real worker only sends when the network reorders them.
       Prints one JSON object: {"phase1": [...], "phase2": [...],
       "phase3": [...]}, each a list of [run_id, attempt, sweep_id]
       received.
+
+  fake_worker.py takeover BROKERS SCHEMA_DIR SWEEP_ID WORKER_ID FLAG_DIR
+      Runs 2 runs, creates FLAG_DIR/ready and waits for FLAG_DIR/go (the
+      test kills the leader meanwhile and waits for the standby to
+      lead); then sends the new leader an idle status from before its
+      2nd run and notes what follows in 2.5 s (nothing is right), then
+      asks truly and runs one more run, and asks once more. Prints
+      {"before": [...], "stale": [...], "after": [...], "end": [...]}.
 """
 import io
 import json
@@ -97,60 +105,102 @@ class Wire:
         return got
 
 
-def cmd_stale(brokers, schema_dir, sweep_id, worker_id):
-    w = Wire(brokers, schema_dir)
-    seq = [0]
+class Fake:
+    """One worker id: its statuses, its runs' lifecycle events."""
 
-    def status(received):
-        seq[0] += 1
-        w.send("events", worker_id, "worker_status", {
-            "worker_id": worker_id, "pool": None, "sweep_id": sweep_id,
-            "state": "idle", "seq": seq[0], "ts_ms": int(time.time() * 1000),
+    def __init__(self, wire, sweep_id, worker_id):
+        self.w, self.sweep_id, self.worker_id = wire, sweep_id, worker_id
+        self.seq = 0
+        self.received = 0
+
+    def status(self, received):
+        self.seq += 1
+        self.w.send("events", self.worker_id, "worker_status", {
+            "worker_id": self.worker_id, "pool": None, "sweep_id": self.sweep_id,
+            "state": "idle", "seq": self.seq, "ts_ms": int(time.time() * 1000),
             "host": "fake", "pid": os.getpid(), "running": [],
             "received": received})
 
-    def life(run, attempt, lseq, event):
-        w.send("events", run, "run_lifecycle", {
-            "sweep_id": sweep_id, "run_id": run, "worker_id": worker_id,
+    def life(self, run, attempt, lseq, event):
+        self.w.send("events", run, "run_lifecycle", {
+            "sweep_id": self.sweep_id, "run_id": run, "worker_id": self.worker_id,
             "attempt": attempt, "seq": lseq, "ts_ms": int(time.time() * 1000),
             "event": event, "exit_code": 0 if event == "finished" else None,
             "signal": 0, "reason": None, "last_metric_seq": -1})
 
-    out = {"phase1": [], "phase2": [], "phase3": []}
-    received = 0
-    for _ in range(2):
-        got = []
-        for _ in range(10):  # ask every second, as a worker does
-            status(received)
-            got = w.assignments(worker_id, 1.0, until=1)
-            if got:
-                break
-        if not got:
-            out["error"] = "no assignment after %d runs" % received
-            print(json.dumps(out))
-            return 1
-        out["phase1"] += got
-        received += len(got)
-        run, attempt = got[0][0], got[0][1]
-        life(run, attempt, 0, "started")
-        life(run, attempt, 1, "finished")
-        time.sleep(0.5)  # the controller applies the end: no run is live
-    status(received - 1)  # stale: sent before run 2 arrived
+    def run(self, a):
+        """Reports assignment a started and finished."""
+        self.life(a[0], a[1], 0, "started")
+        self.life(a[0], a[1], 1, "finished")
+
+    def assignments(self, secs, until=None):
+        return self.w.assignments(self.worker_id, secs, until)
+
+    def runs(self, n):
+        """Asks every second, as a worker does, and runs n runs; their
+        [run, attempt, sweep], or None when one did not come in 10 s."""
+        out = []
+        for _ in range(n):
+            got = []
+            for _ in range(10):
+                self.status(self.received)
+                got = self.assignments(1.0, until=1)
+                if got:
+                    break
+            if not got:
+                return None
+            out += got
+            self.received += len(got)
+            self.run(got[0])
+            time.sleep(0.5)  # the controller applies the end: no run is live
+        return out
+
+
+def cmd_stale(brokers, schema_dir, sweep_id, worker_id):
+    f = Fake(Wire(brokers, schema_dir), sweep_id, worker_id)
+    out = {"phase1": f.runs(2), "phase2": [], "phase3": []}
+    if out["phase1"] is None:
+        out["error"] = "no assignment for the first 2 runs"
+        print(json.dumps(out))
+        return 1
+    f.status(f.received - 1)  # stale: sent before run 2 arrived
     time.sleep(0.3)
-    status(received)      # the true one
-    out["phase2"] = w.assignments(worker_id, 2.5)
-    received += len(out["phase2"])
+    f.status(f.received)      # the true one
+    out["phase2"] = f.assignments(2.5)
     # Run 3's assignment "lost": it asks every second with the count it
     # had; what comes now it runs (started, finished) and counts.
-    received -= len(out["phase2"])
     deadline = time.time() + 7
     while time.time() < deadline:
-        status(received)
-        for run, attempt, _sweep in w.assignments(worker_id, 1.0):
-            out["phase3"].append([run, attempt, _sweep])
-            received += 1
-            life(run, attempt, 0, "started")
-            life(run, attempt, 1, "finished")
+        f.status(f.received)
+        for a in f.assignments(1.0):
+            out["phase3"].append(a)
+            f.received += 1
+            f.run(a)
+    print(json.dumps(out))
+    return 0
+
+
+def cmd_takeover(brokers, schema_dir, sweep_id, worker_id, flag_dir):
+    f = Fake(Wire(brokers, schema_dir), sweep_id, worker_id)
+    out = {"before": f.runs(2), "stale": [], "after": []}
+    if out["before"] is None:
+        out["error"] = "no assignment for the first 2 runs"
+        print(json.dumps(out))
+        return 1
+    open(os.path.join(flag_dir, "ready"), "w").close()
+    deadline = time.time() + 30
+    while not os.path.exists(os.path.join(flag_dir, "go")):
+        if time.time() > deadline:
+            out["error"] = "no go in 30 s"
+            print(json.dumps(out))
+            return 1
+        time.sleep(0.05)
+    f.status(f.received - 1)  # stale, to the new leader
+    out["stale"] = f.assignments(2.5)
+    got = f.runs(1)
+    out["after"] = got if got is not None else []
+    f.status(f.received)  # the grid is done: nothing more, the sweep ends
+    out["end"] = f.assignments(2.0)
     print(json.dumps(out))
     return 0
 
@@ -158,6 +208,8 @@ def cmd_stale(brokers, schema_dir, sweep_id, worker_id):
 def main(argv):
     if len(argv) == 6 and argv[1] == "stale":
         return cmd_stale(*argv[2:])
+    if len(argv) == 7 and argv[1] == "takeover":
+        return cmd_takeover(*argv[2:])
     sys.stderr.write(__doc__)
     return 2
 

@@ -13,7 +13,7 @@
 #   s3 SIGTERM a worker (preemption)     s8 SIGTERM a controller, Redis down
 #   s4 SIGKILL the leading controller    s9 32 workers joining in 4 waves
 #   s10 metric events lost on the way    s11 messages delivered twice
-#   s12 an idle status delivered late
+#   s12 an idle status delivered late    s13 ... read again by a new leader
 #
 # Run from the repository root: sh tests/integration/test_runtime.sh
 # Env: SWEEP_BIN, absolute directory of the programs (default $PWD/bin);
@@ -1092,6 +1092,48 @@ assert sorted(r["state"] for r in runs) == ["finished"] * 3, [(r["id"], r["state
     teardown
 }
 
+# ---- s13: a new leader reads a status its predecessor answered ---------------
+
+# fake_worker.py runs 2 runs under c1; c1 is SIGKILLed; once c2 leads, the
+# worker sends it an idle status from before its 2nd run. c2 knows from
+# Redis what c1 had sent (sw:w:<worker>:wseq): no run follows; the true
+# status then gets exactly one.
+s13() {
+    setup s13 || return
+    grid_yaml "$D/sweep.yaml" "$STEPS_CMD" "  x: {values: [1, 2, 3]}"
+    controller c1 --lease-ttl 1500 --name c1
+    C1=$IT_PID
+    if ! it_wait 10 holder_is c1; then
+        notok "s13: controller c1 takes the lease" "$D/c1.log"
+    fi
+    controller c2 --lease-ttl 1500 --name c2
+    create "$D/sweep.yaml" || return
+    timeout 90 "$PY" "$ROOT/tests/integration/fake_worker.py" takeover "$BOOT" \
+        "$ROOT/schemas" "$SID" fake-s13-1 "$D" >"$D/fake.json" 2>"$D/fake.err" &
+    FK=$!
+    if it_wait 40 test -e "$D/ready"; then
+        kill -KILL "$C1"
+        it_wait 10 holder_is c2 || notok "s13: c2 takes the lease" "$D/c2.log"
+        : >"$D/go"
+    fi
+    wait "$FK"
+    it_wait 10 sweep_field_is state finished
+    fetch
+    pyassert "s13: after the takeover a stale status gets no run; the true one gets 1; 3 runs, each attempt 1" '
+out = json.load(open(os.path.join(D, "fake.json")))
+print("# fake worker got: %s" % {k: [a[:2] for a in v] for k, v in out.items() if k != "error"})
+assert "error" not in out, out
+assert len(out["before"]) == 2, out
+assert out["stale"] == [], out["stale"]
+assert len(out["after"]) == 1 and out["after"][0][1] == 1, out["after"]
+assert out["end"] == [], out["end"]
+assert status.get("state") == "finished", status.get("state")
+assert sorted((r["state"], r["attempt"]) for r in runs) == [("finished", 1)] * 3, \
+    [(r["id"], r["state"], r["attempt"]) for r in runs]
+' "$D/fake.err" "$D/c1.log" "$D/c2.log"
+    teardown
+}
+
 # ---- s8: SIGTERM a controller while Redis is down ---------------------------
 
 s8() {
@@ -1112,7 +1154,7 @@ s8() {
     teardown
 }
 
-for s in ${IT_ONLY:-s1 s2 s2b s3 s4 s5 s6 s7 s8 s9 s10 s11 s12}; do
+for s in ${IT_ONLY:-s1 s2 s2b s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13}; do
     "$s"
 done
 
