@@ -156,13 +156,16 @@ class Fake:
         return out
 
 
+def done(out, rc=0):
+    print(json.dumps(out))
+    return rc
+
+
 def cmd_stale(brokers, schema_dir, sweep_id, worker_id):
     f = Fake(Wire(brokers, schema_dir), sweep_id, worker_id)
     out = {"phase1": f.runs(2), "phase2": [], "phase3": []}
     if out["phase1"] is None:
-        out["error"] = "no assignment for the first 2 runs"
-        print(json.dumps(out))
-        return 1
+        return done(dict(out, phase1=[], error="no assignment for the first 2 runs"), 1)
     f.status(f.received - 1)  # stale: sent before run 2 arrived
     time.sleep(0.3)
     f.status(f.received)      # the true one
@@ -176,24 +179,19 @@ def cmd_stale(brokers, schema_dir, sweep_id, worker_id):
             out["phase3"].append(a)
             f.received += 1
             f.run(a)
-    print(json.dumps(out))
-    return 0
+    return done(out)
 
 
 def cmd_takeover(brokers, schema_dir, sweep_id, worker_id, flag_dir):
     f = Fake(Wire(brokers, schema_dir), sweep_id, worker_id)
     out = {"before": f.runs(2), "stale": [], "after": []}
     if out["before"] is None:
-        out["error"] = "no assignment for the first 2 runs"
-        print(json.dumps(out))
-        return 1
+        return done(dict(out, before=[], error="no assignment for the first 2 runs"), 1)
     open(os.path.join(flag_dir, "ready"), "w").close()
     deadline = time.time() + 30
     while not os.path.exists(os.path.join(flag_dir, "go")):
         if time.time() > deadline:
-            out["error"] = "no go in 30 s"
-            print(json.dumps(out))
-            return 1
+            return done(dict(out, error="no go in 30 s"), 1)
         time.sleep(0.05)
     f.status(f.received - 1)  # stale, to the new leader
     out["stale"] = f.assignments(2.5)
@@ -201,8 +199,7 @@ def cmd_takeover(brokers, schema_dir, sweep_id, worker_id, flag_dir):
     out["after"] = got if got is not None else []
     f.status(f.received)  # the grid is done: nothing more, the sweep ends
     out["end"] = f.assignments(2.0)
-    print(json.dumps(out))
-    return 0
+    return done(out)
 
 
 def main(argv):

@@ -1059,9 +1059,9 @@ s12() {
     it_wait 10 sweep_field_is state finished
     fetch
     pyassert "s12: a stale idle status is no request: 1 run follows it (not 2), with wseq 3" '
-out = json.load(open(os.path.join(D, "fake.json")))
-print("# fake worker got: %s" % {k: [a[:2] for a in v] for k, v in out.items() if k != "error"})
+out = load("fake.json", {"error": "no output"})
 assert "error" not in out, out
+print("# fake worker got: %s" % {k: [a[:2] for a in v] for k, v in out.items()})
 p1, p2 = out["phase1"], out["phase2"]
 assert len(p1) == 2 and p1[0][0] != p1[1][0] and all(a[1] == 1 for a in p1), p1
 assert len(p2) == 1 and p2[0][1] == 1 and p2[0][0] not in [a[0] for a in p1], p2
@@ -1120,9 +1120,9 @@ s13() {
     it_wait 10 sweep_field_is state finished
     fetch
     pyassert "s13: after the takeover a stale status gets no run; the true one gets 1; 3 runs, each attempt 1" '
-out = json.load(open(os.path.join(D, "fake.json")))
-print("# fake worker got: %s" % {k: [a[:2] for a in v] for k, v in out.items() if k != "error"})
+out = load("fake.json", {"error": "no output"})
 assert "error" not in out, out
+print("# fake worker got: %s" % {k: [a[:2] for a in v] for k, v in out.items()})
 assert len(out["before"]) == 2, out
 assert out["stale"] == [], out["stale"]
 assert len(out["after"]) == 1 and out["after"][0][1] == 1, out["after"]
