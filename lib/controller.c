@@ -659,6 +659,43 @@ static void on_control(struct controller *c, const struct msg_sweep_control *m) 
     }
 }
 
+/* An idle status of w that had not every assignment sent to it
+ * (received < w->sent): sent before the last one arrived (statuses and
+ * assignments travel on different partitions), or read again by a new
+ * leader. 1 when it is history; 0 when it is a request after all: the
+ * runs it never received were requeued (3 s after they were sent), or it
+ * stayed behind for 3 s with no run to explain it (an assignment lost
+ * for a run dropped meanwhile), and its count is believed. */
+static int status_is_history(struct controller *c, struct ctl_worker *w,
+                             int64_t received, int64_t now) {
+    for (size_t i = 0; i < c->nruns; i++) {
+        struct ctl_run *r = &c->runs[i];
+        if (strcmp(r->worker, w->id) || received >= r->wseq)
+            continue;
+        /* A run that has started was received. */
+        if (r->started || now - r->assigned_at <= ASSIGN_LOST_MS)
+            return 1;
+        LOG(LOG_WARN, "worker %s never received run %s: requeued", w->id, r->run);
+        store_run_crash(c->store, c->token, r->sweep, r->run, r->attempt,
+                        "assignment not received by the worker", now);
+        c->stats.requeues++;
+        requeued(c, r);
+        drop_run(c, r);
+        i--;
+        w->sent = received; /* it never will: count from what it has */
+    }
+    if (received >= w->sent)
+        return 0;
+    if (!w->behind_since)
+        w->behind_since = now;
+    if (now - w->behind_since <= ASSIGN_LOST_MS)
+        return 1;
+    LOG(LOG_WARN, "worker %s: has %lld assignment(s), %lld sent: counting from its figure",
+        w->id, (long long)received, (long long)w->sent);
+    w->sent = received;
+    return 0;
+}
+
 static void on_worker(struct controller *c, const struct msg_worker_status *m) {
     struct ctl_worker *w = find_worker(c, m->worker_id), *nv;
     int64_t now = wall_ms();
@@ -697,49 +734,10 @@ static void on_worker(struct controller *c, const struct msg_worker_status *m) {
     }
     if (m->received > w->received)
         w->received = m->received;
-    if (m->received >= w->sent) {
-        w->behind_since = 0;
-        w->idle = m->nrunning == 0;
-        return;
-    }
-    /* Sent before it had every assignment we (or the leader before us)
-     * sent it: statuses and assignments travel on different partitions,
-     * and a new leader reads again what its predecessor had answered. */
-    for (size_t i = 0; i < c->nruns; i++) {
-        struct ctl_run *r = &c->runs[i];
-        if (strcmp(r->worker, w->id) || m->received >= r->wseq)
-            continue;
-        /* A run that has started was received: the status is history. */
-        if (r->started || now - r->assigned_at <= ASSIGN_LOST_MS) {
-            w->idle = 0;
-            return;
-        }
-        LOG(LOG_WARN, "worker %s never received run %s: requeued", w->id, r->run);
-        store_run_crash(c->store, c->token, r->sweep, r->run, r->attempt,
-                        "assignment not received by the worker", now);
-        c->stats.requeues++;
-        requeued(c, r);
-        drop_run(c, r);
-        i--;
-        w->sent = m->received; /* it never will: count from what it has */
-    }
-    if (m->received >= w->sent) {
-        w->behind_since = 0;
-        w->idle = m->nrunning == 0;
-        return;
-    }
-    /* Behind on runs that have ended since: history, unless the worker
-     * keeps saying so (an assignment lost for a run that was dropped
-     * meanwhile): then its count is the truth. */
-    if (!w->behind_since)
-        w->behind_since = now;
-    if (now - w->behind_since <= ASSIGN_LOST_MS) {
+    if (m->received < w->sent && status_is_history(c, w, m->received, now)) {
         w->idle = 0;
         return;
     }
-    LOG(LOG_WARN, "worker %s: has %lld assignment(s), %lld sent: counting from its figure",
-        w->id, (long long)m->received, (long long)w->sent);
-    w->sent = m->received;
     w->behind_since = 0;
     w->idle = m->nrunning == 0;
 }

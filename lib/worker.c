@@ -495,7 +495,7 @@ static int seen_before(struct worker *w, const struct msg_run_assignment *a) {
     for (unsigned i = 0; i < SEEN_MAX && i < w->nseen; i++)
         if (!strcmp(w->seen[i], key))
             return 1;
-    memcpy(w->seen[w->nseen++ % SEEN_MAX], key, sizeof(key));
+    memcpy(w->seen[w->nseen++ % SEEN_MAX], key, strlen(key) + 1);
     return 0;
 }
 
