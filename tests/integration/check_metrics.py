@@ -65,13 +65,11 @@ def decode(schema, value):
     return rec
 
 
-def read_topic(brokers, topic):
-    """Every (key, value) of every partition, up to the end offsets."""
-    from kafka import KafkaConsumer, TopicPartition
-    c = KafkaConsumer(bootstrap_servers=brokers, group_id=None,
-                      enable_auto_commit=False, consumer_timeout_ms=1000,
-                      api_version_auto_timeout_ms=10000)
-    deadline = time.time() + 20
+def assign_all(c, topic, secs=20):
+    """Assigns consumer c every partition of topic (waiting up to secs
+    for its metadata); the TopicPartitions."""
+    from kafka import TopicPartition
+    deadline = time.time() + secs
     parts = None
     while time.time() < deadline:
         parts = c.partitions_for_topic(topic)
@@ -82,6 +80,17 @@ def read_topic(brokers, topic):
         raise SystemExit("topic %s has no partitions" % topic)
     tps = [TopicPartition(topic, p) for p in sorted(parts)]
     c.assign(tps)
+    return tps
+
+
+def read_topic(brokers, topic):
+    """Every (key, value) of every partition, up to the end offsets."""
+    from kafka import KafkaConsumer, TopicPartition
+    c = KafkaConsumer(bootstrap_servers=brokers, group_id=None,
+                      enable_auto_commit=False, consumer_timeout_ms=1000,
+                      api_version_auto_timeout_ms=10000)
+    deadline = time.time() + 20
+    tps = assign_all(c, topic)
     c.seek_to_beginning()
     end = c.end_offsets(tps)
     out = []

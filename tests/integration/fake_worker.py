@@ -35,35 +35,20 @@ import struct
 import sys
 import time
 
-KINDS = ["sweep_control", "run_assignment", "run_lifecycle", "metric_event",
-         "run_command", "worker_status"]
+from check_metrics import KINDS, assign_all, load_schema
 
 
 class Wire:
     def __init__(self, brokers, schema_dir, prefix="sweeps"):
-        import avro.schema
-        from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-        self.schemas = {}
-        for k in KINDS:
-            with open(os.path.join(schema_dir, k + ".avsc")) as f:
-                self.schemas[k] = avro.schema.parse(f.read())
+        from kafka import KafkaConsumer, KafkaProducer
+        self.schemas = {k: load_schema(schema_dir, k) for k in KINDS}
         self.prefix = prefix
         self.prod = KafkaProducer(bootstrap_servers=brokers, acks="all",
                                   linger_ms=0, api_version_auto_timeout_ms=10000)
         self.cons = KafkaConsumer(bootstrap_servers=brokers, group_id=None,
                                   enable_auto_commit=False,
                                   api_version_auto_timeout_ms=10000)
-        topic = prefix + ".assign"
-        deadline = time.time() + 20
-        parts = None
-        while time.time() < deadline and not parts:
-            parts = self.cons.partitions_for_topic(topic)
-            if not parts:
-                time.sleep(0.2)
-        if not parts:
-            raise SystemExit("topic %s has no partitions" % topic)
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        self.cons.assign(tps)
+        tps = assign_all(self.cons, prefix + ".assign")
         self.cons.seek_to_end()
         for tp in tps:  # resolve the positions now: nothing sent is missed
             self.cons.position(tp)
