@@ -4,7 +4,7 @@
 #   make test       install missing deps, build, run every test
 #   make asan       the same suite built with address + undefined sanitizers
 #   make bench      benchmarks, printed as tables
-#   make fuzz       build the libFuzzer target (clang); FUZZ_SECONDS=N runs it
+#   make fuzz       build the libFuzzer targets (clang); FUZZ_SECONDS=N runs them
 #   make demo       install deps, build, run a real sweep locally
 #   make install PREFIX=/usr/local
 
@@ -89,12 +89,16 @@ $(O)/bench/%: $(O)/tests/bench/%.o $(LIBSWEEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBSWEEP) $(LIBS)
 
-# The fuzz corpus and regressions replayed by the normal build (make test).
-$(O)/tests/test_fuzz_replay: tests/fuzz/fuzz_config.c $(LIBSWEEP)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DFUZZ_REPLAY_MAIN $(ALL_LDFLAGS) -o $@ $< $(LIBSWEEP) $(LIBS)
+# Each fuzz target's checked-in corpus, replayed by the normal build (make
+# test): the target linked with replay.c instead of libFuzzer.
+FUZZ_TARGETS := config codec runs
+FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(O)/tests/test_fuzz_%)
 
-unit-bins: $(UNIT_BINS) $(O)/tests/test_fuzz_replay
+$(O)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(LIBSWEEP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/replay.c $(LIBSWEEP) $(LIBS)
+
+unit-bins: $(UNIT_BINS) $(FUZZ_REPLAYS)
 bench-bins: $(BENCH_BINS)
 
 deps:
@@ -120,20 +124,32 @@ demo: deps
 	@scripts/demo.sh
 
 # libFuzzer needs clang; the fuzz build has its own object directory.
+# FUZZ_SECONDS=N runs each target N seconds, new inputs going to
+# build/fuzz/corpus-TARGET (tests/fuzz keeps the minimised, checked-in ones).
 FUZZ_SECONDS ?= 0
+FUZZ_FLAGS_config = -max_len=4096 -dict=tests/fuzz/yaml.dict
+FUZZ_FLAGS_codec = -max_len=2048
+FUZZ_FLAGS_runs = -max_len=8192
+FUZZ_CORPUS_config = tests/fuzz/corpus
+FUZZ_CORPUS_codec = tests/fuzz/codec
+FUZZ_CORPUS_runs = tests/fuzz/runs
 fuzz:
 	@$(MAKE) --no-print-directory O=build/fuzz CC=clang \
 	    SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
 	    CFLAGS="-O1 -g" build/fuzz/libsweep.a
-	clang -std=c11 -D_GNU_SOURCE -O1 -g -Ilib $(PKG_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -o build/fuzz/fuzz_config \
-	    tests/fuzz/fuzz_config.c build/fuzz/libsweep.a $(LIBS)
+	@for t in $(FUZZ_TARGETS); do \
+	    echo "clang ... -o build/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c"; \
+	    clang -std=c11 -D_GNU_SOURCE -O1 -g -Ilib -Itests/fuzz $(PKG_CFLAGS) \
+	        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	        -o build/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c build/fuzz/libsweep.a \
+	        $(LIBS) || exit 1; \
+	done
 	@if [ "$(FUZZ_SECONDS)" -gt 0 ]; then \
-	    mkdir -p build/fuzz/corpus && \
-	    build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) \
-	        -max_len=4096 -timeout=10 -dict=tests/fuzz/yaml.dict \
-	        build/fuzz/corpus tests/fuzz/corpus; fi
+	    $(foreach t,$(FUZZ_TARGETS),mkdir -p build/fuzz/corpus-$(t) && \
+	    build/fuzz/fuzz_$(t) -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        $(FUZZ_FLAGS_$(t)) build/fuzz/corpus-$(t) $(FUZZ_CORPUS_$(t)) && ) \
+	    true; \
+	fi
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \

@@ -4,18 +4,18 @@
  * sampling and the flat <-> nested reshaping of a point.
  *
  * Besides crashes, leaks and hangs it checks the loader's contract: a
- * config comes back exactly when the file has no errors.
+ * config comes back exactly when the file has no errors. A bayes config
+ * gets prior runs (random points, every run state, metric values drawn
+ * from the input: spread, all equal, from 1e-300 to 1e300, or ties) and
+ * must then make every suggestion asked, each a real point of its space.
  *
- * Built with -DFUZZ_REPLAY_MAIN it is a plain program instead, with no
- * libFuzzer: every file named on the command line (a directory means each
- * regular file in it; no arguments means tests/fuzz/corpus and
- * tests/fuzz/regressions) is run once through LLVMFuzzerTestOneInput, so
- * the corpus replays under the normal (or asan) build. It ends with the
- * line "fuzz_replay: N passed, N failed" that scripts/run-tests.sh reads.
+ * Linked with replay.c instead of libFuzzer it replays tests/fuzz/corpus
+ * and tests/fuzz/regressions under the normal (or asan) build.
  */
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_rng.h>
 #include <jansson.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +24,9 @@
 
 #include "config.h"
 #include "diag.h"
+#include "fuzz.h"
 #include "grid.h"
+#include "runs.h"
 #include "sbuf.h"
 #include "search.h"
 #include "space.h"
@@ -32,19 +34,12 @@
 #define FUZZ_GRID_POINTS 50
 #define FUZZ_RANDOM_RUNS 3
 #define FUZZ_SEED 20240611UL
+#define FUZZ_BAYES_RUNS 12 /* past the 10 random points at most: the GP */
+#define FUZZ_BAYES_COUNT 3
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken invariant: abort so libFuzzer saves the input. */
-#define FUZZ_CHECK(cond)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,    \
-                    __LINE__, #cond);                                     \
-            abort();                                                      \
-        }                                                                 \
-    } while (0)
+/* What replay.c runs with no arguments. */
+const char *const fuzz_replay_paths[] = {"tests/fuzz/corpus",
+                                         "tests/fuzz/regressions", NULL};
 
 static void fuzz_diags(const struct diags *d) {
     struct sbuf sb = SBUF_INIT;
@@ -122,6 +117,98 @@ out:
     gsl_rng_free(rng);
 }
 
+/* A metric value for prior run i, of the kind the input's first byte
+ * picks. */
+static double fuzz_value(const uint8_t *data, size_t size, size_t i) {
+    unsigned h = 2166136261u;
+    double u;
+
+    for (size_t k = 0; k < size && k < 64; k++)
+        h = (h ^ data[k]) * 16777619u;
+    h = (h ^ (unsigned)i) * 16777619u;
+    u = (double)(h % 100000) / 100000.0;
+    switch (size ? data[0] % 4 : 0) {
+    case 0:
+        return u * 10 - 5;
+    case 1:
+        return 0.25;
+    case 2:
+        return (i % 2 ? -1 : 1) * pow(10, 600 * u - 300);
+    default:
+        return (double)(h % 3);
+    }
+}
+
+/* Prior runs for a bayes config: FUZZ_BAYES_RUNS random points, most
+ * finished with a history and a summary, the rest in the other states. */
+static json_t *fuzz_prior(const struct sweep_config *cfg, gsl_rng *rng,
+                          const uint8_t *data, size_t size) {
+    static const char *states[] = {"finished", "finished", "finished",
+                                   "running",  "failed",   "pending",
+                                   "finished", "preempted"};
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr && i < FUZZ_BAYES_RUNS; i++) {
+        int err = 0;
+        json_t *flat = space_sample(cfg, rng, &err, NULL);
+        json_t *nested = flat ? space_nest(cfg, flat) : NULL;
+        json_t *run = json_object(), *point = json_object();
+        const char *st = states[i % (sizeof(states) / sizeof(*states))];
+        if (run && point && nested) {
+            json_object_set_new(point, cfg->metric.name,
+                                json_real(fuzz_value(data, size, i)));
+            json_object_set_new(run, "name", json_sprintf("r%zu", i));
+            json_object_set_new(run, "state", json_string(st));
+            json_object_set(run, "params", nested);
+            json_object_set_new(run, "history", json_pack("[O]", point));
+            json_object_set(run, "summary", point);
+            json_array_append(arr, run);
+        }
+        json_decref(run);
+        json_decref(point);
+        json_decref(nested);
+        json_decref(flat);
+    }
+    return arr;
+}
+
+static void fuzz_bayes(const struct sweep_config *cfg, const uint8_t *data,
+                       size_t size) {
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    json_t *out = json_array(), *arr = NULL;
+    struct runs *prior = NULL;
+    char errstr[256];
+    long n, want = FUZZ_BAYES_COUNT; /* run_cap permitting */
+
+    if (!rng || !out || !cfg->metric.name)
+        goto out;
+    gsl_rng_set(rng, FUZZ_SEED);
+    arr = fuzz_prior(cfg, rng, data, size);
+    if (!arr)
+        goto out;
+    if (runs_from_json(arr, &prior, errstr, sizeof(errstr)) != 0)
+        fprintf(stderr, "fuzz_config: %s\n", errstr);
+    FUZZ_CHECK(prior != NULL); /* the runs are points of the space */
+    n = search_suggest(cfg, prior, FUZZ_BAYES_COUNT, rng, out, errstr,
+                       sizeof(errstr));
+    if (n < 0) /* a config that loaded, runs of its own space */
+        fprintf(stderr, "fuzz_config: %s\n", errstr);
+    if (cfg->run_cap > 0 && (size_t)cfg->run_cap < prior->n + FUZZ_BAYES_COUNT)
+        want = (size_t)cfg->run_cap > prior->n ? cfg->run_cap - prior->n : 0;
+    FUZZ_CHECK(n == want);
+    FUZZ_CHECK(json_array_size(out) == (size_t)want);
+    for (size_t i = 0; i < json_array_size(out); i++) {
+        const json_t *p = json_array_get(out, i);
+        FUZZ_CHECK(json_object_size(p) == cfg->nparams);
+        fuzz_reshape(cfg, p);
+    }
+out:
+    runs_free(prior);
+    json_decref(arr);
+    json_decref(out);
+    gsl_rng_free(rng);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
@@ -144,85 +231,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_grid(cfg);
     else if (cfg && cfg->method == METHOD_RANDOM)
         fuzz_random(cfg);
+    else if (cfg && cfg->method == METHOD_BAYES)
+        fuzz_bayes(cfg, data, size);
     config_free(cfg);
     diags_release(&d);
     return 0;
 }
-
-#ifdef FUZZ_REPLAY_MAIN
-#include <dirent.h>
-#include <sys/stat.h>
-
-static int replay_file(const char *path) {
-    FILE *fp = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    long len;
-    int rc = -1;
-
-    if (!fp) {
-        fprintf(stderr, "replay: cannot open '%s'\n", path);
-        return -1;
-    }
-    if (fseek(fp, 0, SEEK_END) < 0 || (len = ftell(fp)) < 0 ||
-        fseek(fp, 0, SEEK_SET) < 0)
-        goto out;
-    /* exactly len bytes, so asan sees any read past the input */
-    buf = malloc(len ? (size_t)len : 1);
-    if (!buf || fread(buf, 1, (size_t)len, fp) != (size_t)len)
-        goto out;
-    LLVMFuzzerTestOneInput(buf, (size_t)len);
-    rc = 0;
-out:
-    if (rc < 0)
-        fprintf(stderr, "replay: cannot read '%s'\n", path);
-    free(buf);
-    fclose(fp);
-    return rc;
-}
-
-/* Every regular file directly in dir; returns failures, counts *ran. */
-static int replay_dir(const char *dir, int *ran) {
-    DIR *dp = opendir(dir);
-    struct dirent *de;
-    int failed = 0;
-
-    if (!dp) {
-        fprintf(stderr, "replay: cannot open directory '%s'\n", dir);
-        return 1;
-    }
-    while ((de = readdir(dp))) {
-        char path[4096];
-        struct stat st;
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-            continue;
-        failed += replay_file(path) < 0;
-        (*ran)++;
-    }
-    closedir(dp);
-    return failed;
-}
-
-/* With no arguments (as scripts/run-tests.sh runs it, from the
- * repository root): the checked-in corpus and regressions. */
-int main(int argc, char **argv) {
-    static char *defaults[] = {"tests/fuzz/corpus", "tests/fuzz/regressions"};
-    char **paths = argc > 1 ? argv + 1 : defaults;
-    int npaths = argc > 1 ? argc - 1 : 2, ran = 0, failed = 0;
-
-    LLVMFuzzerInitialize(&argc, &argv);
-    for (int i = 0; i < npaths; i++) {
-        struct stat st;
-        if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            failed += replay_dir(paths[i], &ran);
-        } else {
-            failed += replay_file(paths[i]) < 0;
-            ran++;
-        }
-    }
-    printf("fuzz_replay: %d passed, %d failed\n", ran - failed, failed);
-    return failed ? 1 : 0;
-}
-#endif
