@@ -678,6 +678,28 @@ static int bayes_fit(struct bayes *b, struct gp *gp, gsl_rng *rng) {
     return rc;
 }
 
+/* Metric values far from 1 in magnitude (one diverged run at 1e160, a
+ * metric in units of 1e-300) overflow or underflow the moments of
+ * bayes_warp() and the GP's standardisation, and the suggestion failed.
+ * When the largest magnitude is above BAYES_SCALE_LIM or below its
+ * inverse, every value is scaled by the same power of two: exact, order
+ * kept, and the model is scale-free. Between the two (below 1e100, cubes
+ * of differences summed over 300 runs stay finite) nothing changes. */
+#define BAYES_SCALE_LIM 1e100
+
+static void bayes_rescale(struct bayes *b) {
+    double s = 0;
+    int k;
+
+    for (size_t i = 0; i < b->n; i++)
+        s = fmax(s, fabs(b->y[i]));
+    if (!(s > BAYES_SCALE_LIM) && !(s > 0 && s < 1 / BAYES_SCALE_LIM))
+        return;
+    k = ilogb(s);
+    for (size_t i = 0; i < b->n; i++)
+        b->y[i] = ldexp(b->y[i], -k);
+}
+
 /* Output warping. A heavy right tail (skewness above 1: a few runs far
  * worse than most, as on rosenbrock or with a loss that diverges) makes
  * the standardised outputs squeeze every good run into a sliver near
@@ -734,6 +756,7 @@ static int bayes_run(struct bayes *b, size_t count, gsl_rng *rng, json_t *out,
             rc = bayes_random(b, rng, &obj);
         } else {
             if (!fitted) {
+                bayes_rescale(b);
                 rc = bayes_warp(b);
                 bayes_subsample(b, rng);
                 gp = gp_new(b->D);

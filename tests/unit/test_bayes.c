@@ -352,8 +352,10 @@ static void test_needs_metric(void) {
 }
 
 /* The issue's property: from x = 0 and x = 1, six sequential suggestions
- * on (x - 0.3)^2 (or its negation, maximized) reach loss < 0.001. */
-static int reaches(const char *yaml, double sign, unsigned long seed) {
+ * on (x - 0.3)^2 (or its negation, maximized) reach loss < 0.001; the
+ * metric the runs report is the loss times scale. */
+static int reaches(const char *yaml, double sign, double scale,
+                   unsigned long seed) {
     struct sweep_config *cfg = load(yaml);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     json_t *arr = json_array();
@@ -362,7 +364,8 @@ static int reaches(const char *yaml, double sign, unsigned long seed) {
     gsl_rng_set(rng, seed);
     for (int i = 0; i < 2; i++) {
         json_t *f = json_pack("{s:f}", "x", (double)i);
-        add_run(cfg, arr, f, "finished", sign * (i - 0.3) * (i - 0.3));
+        add_run(cfg, arr, f, "finished",
+                sign * scale * (i - 0.3) * (i - 0.3));
         json_decref(f);
     }
     for (int s = 0; s < 6; s++) {
@@ -379,7 +382,8 @@ static int reaches(const char *yaml, double sign, unsigned long seed) {
         x = json_number_value(json_object_get(json_array_get(out, 0), "x"));
         loss = (x - 0.3) * (x - 0.3);
         best = fmin(best, loss);
-        add_run(cfg, arr, json_array_get(out, 0), "finished", sign * loss);
+        add_run(cfg, arr, json_array_get(out, 0), "finished",
+                sign * scale * loss);
         runs_free(runs);
         json_decref(out);
     }
@@ -399,12 +403,50 @@ static void test_property_parabola(void) {
     int ok = 0, okmax = 0;
 
     for (unsigned long seed = 1; seed <= 5; seed++) {
-        ok += reaches(min_yaml, 1, seed);
-        okmax += reaches(max_yaml, -1, seed);
+        ok += reaches(min_yaml, 1, 1, seed);
+        okmax += reaches(max_yaml, -1, 1, seed);
     }
     printf("     parabola: %d/5 seeds minimize, %d/5 maximize\n", ok, okmax);
     CHECK(ok >= 4);
     CHECK(okmax >= 4);
+}
+
+/* The model is scale-free: a metric in units of 1e-300 or 1e200 (its
+ * squares underflow or overflow a double) searches as well as one near
+ * 1, and one diverged run (1e300) among ordinary ones does not stop the
+ * search. */
+static void test_extreme_scales(void) {
+    static const double scales[] = {1e-300, 1e200};
+    const char *yaml = "method: bayes\nmetric: {name: loss, goal: minimize}\n"
+                       "parameters:\n  x: {min: 0.0, max: 1.0}\n";
+    struct sweep_config *cfg = load(yaml);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    json_t *arr = json_array(), *out = json_array();
+    struct runs *runs;
+    char err[256] = "";
+
+    for (size_t k = 0; k < sizeof(scales) / sizeof(*scales); k++) {
+        int ok = 0;
+        for (unsigned long seed = 1; seed <= 5; seed++)
+            ok += reaches(yaml, 1, scales[k], seed);
+        printf("     parabola times %g: %d/5 seeds\n", scales[k], ok);
+        CHECK(ok >= 4);
+    }
+    gsl_rng_set(rng, 1);
+    for (int i = 0; i < 8; i++) {
+        json_t *f = json_pack("{s:f}", "x", i / 8.0);
+        add_run(cfg, arr, f, "finished", i == 3 ? 1e300 : i);
+        json_decref(f);
+    }
+    runs = to_runs(arr);
+    CHECK_INT(bayes_suggest(cfg, runs, 2, rng, out, err, sizeof(err)), 2);
+    if (*err)
+        fprintf(stderr, "  suggest: %s\n", err);
+    runs_free(runs);
+    json_decref(out);
+    json_decref(arr);
+    gsl_rng_free(rng);
+    config_free(cfg);
 }
 
 /* The hyperparameter cache: a cold fit first, the same observations
@@ -478,5 +520,6 @@ int main(void) {
     TEST_RUN(test_many_runs);
     TEST_RUN(test_needs_metric);
     TEST_RUN(test_property_parabola);
+    TEST_RUN(test_extreme_scales);
     return TEST_DONE();
 }
