@@ -42,6 +42,7 @@ struct bayes {
     int gp_obs;    /* the GP is conditioned on exactly X, y */
     double *P; /* in flight: encoded points */
     size_t np, pcap;
+    const struct param *bad; /* whose draw failed, for the message */
 };
 
 /* ---- encoding ---- */
@@ -545,21 +546,23 @@ static void bayes_subsample(struct bayes *b, gsl_rng *rng) {
 
 /* ---- suggestions ---- */
 
-static json_t *bayes_decode_row(const struct bayes *b, const double *row,
+/* The point row as the flat object a run gets. A coordinate that does
+ * not decode to a finite value (an inverse CDF that fails, as GSL's beta
+ * does for b = 1e20, or one past a double) is drawn from its
+ * distribution instead, as random search would: the point that runs is
+ * what the model then believes. Only when that draw fails too (the
+ * parameter's bounds overflow a double) is it an error, b->bad saying
+ * whose. */
+static json_t *bayes_decode_row(struct bayes *b, const double *row,
                                 gsl_rng *rng, int *err) {
     json_t *obj = json_object();
 
     *err = obj ? 0 : SWEEP_ENOMEM;
     for (size_t i = 0; !*err && i < b->cfg->nparams; i++) {
         const struct bayes_dim *dm = &b->dims[i];
-        json_t *v = NULL;
-        if (dm->width) {
-            v = bayes_decode(dm->p, row + dm->off);
-            if (!v)
-                *err = SWEEP_ERANGE;
-        } else {
-            *err = space_draw(dm->p, rng, &v);
-        }
+        json_t *v = dm->width ? bayes_decode(dm->p, row + dm->off) : NULL;
+        if (!v && (*err = space_draw(dm->p, rng, &v)) != 0)
+            b->bad = dm->p;
         if (!*err && json_object_set_new(obj, dm->p->name, v) < 0)
             *err = SWEEP_ENOMEM;
     }
@@ -633,7 +636,7 @@ static int bayes_random(struct bayes *b, gsl_rng *rng, json_t **obj) {
     int rc;
     double row[b->D ? b->D : 1];
 
-    *obj = space_sample(b->cfg, rng, &rc, NULL);
+    *obj = space_sample(b->cfg, rng, &rc, &b->bad);
     if (!*obj)
         return rc ? rc : SWEEP_ENOMEM;
     if (b->D && bayes_encode_row(b, *obj, row) == 0)
@@ -807,7 +810,9 @@ long bayes_suggest(const struct sweep_config *cfg, const struct runs *prior,
     if (threads > 1)
         openblas_set_num_threads(threads);
     if (rc) {
-        snprintf(errstr, errstr_size, "bayes: %s", sweep_strerror(rc));
+        char why[256];
+        space_draw_strerror(why, sizeof(why), b.bad, rc);
+        snprintf(errstr, errstr_size, "bayes: %s", why);
         return rc;
     }
     return made;

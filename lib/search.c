@@ -44,22 +44,13 @@ static long suggest_random(const struct sweep_config *cfg, size_t count,
                            gsl_rng *rng, json_t *out, char *errstr,
                            size_t errstr_size) {
     for (size_t i = 0; i < count; i++) {
-        const struct param *bad;
+        const struct param *bad = NULL;
         int rc;
         json_t *p = space_sample(cfg, rng, &rc, &bad);
         if (p && json_array_append_new(out, p) < 0)
             rc = SWEEP_ENOMEM;
-        if (rc == SWEEP_ERANGE && bad) {
-            snprintf(errstr, errstr_size,
-                     "%s: a draw of %s is not a finite number (its bounds "
-                     "overflow a double)",
-                     bad->key_path ? bad->key_path : bad->name,
-                     config_dist_name(bad->dist));
-            return rc;
-        }
         if (rc) {
-            snprintf(errstr, errstr_size, "%s",
-                     rc == SWEEP_ENOMEM ? "out of memory" : sweep_strerror(rc));
+            space_draw_strerror(errstr, errstr_size, bad, rc);
             return rc;
         }
     }

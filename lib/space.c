@@ -331,6 +331,19 @@ json_t *space_sample_param(const struct param *p, gsl_rng *rng) {
     return space_draw(p, rng, &v) == 0 ? v : NULL;
 }
 
+void space_draw_strerror(char *errstr, size_t errstr_size,
+                         const struct param *bad, int err) {
+    if (err == SWEEP_ERANGE && bad)
+        snprintf(errstr, errstr_size,
+                 "%s: a draw of %s is not a finite number (its bounds "
+                 "overflow a double)",
+                 bad->key_path ? bad->key_path : bad->name,
+                 config_dist_name(bad->dist));
+    else
+        snprintf(errstr, errstr_size, "%s",
+                 err == SWEEP_ENOMEM ? "out of memory" : sweep_strerror(err));
+}
+
 json_t *space_sample(const struct sweep_config *cfg, gsl_rng *rng, int *err,
                      const struct param **bad) {
     json_t *obj = json_object();

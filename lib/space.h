@@ -35,6 +35,11 @@ int space_draw(const struct param *p, gsl_rng *rng, json_t **out);
 json_t *space_sample(const struct sweep_config *cfg, gsl_rng *rng, int *err,
                      const struct param **bad);
 
+/* Why space_sample() failed, for a user: with bad and SWEEP_ERANGE,
+ * "KEY: a draw of DIST is not a finite number (...)". */
+void space_draw_strerror(char *errstr, size_t errstr_size,
+                         const struct param *bad, int err);
+
 /* base + k*q without visible float drift: the exact sum rounded to the
  * number of decimals that base and q are written with (so 0 + 3*0.1 gives
  * 0.3, not 0.30000000000000004). Values too large for that to be exact

@@ -351,6 +351,60 @@ static void test_needs_metric(void) {
     config_free(cfg);
 }
 
+/* Extreme distributions: where GSL's inverse beta CDF fails (b = 1e20,
+ * or a = b = 1e-5 at the ends) the value is drawn as random search would,
+ * and the suggestion still comes; where no draw is a double (sigma 1e300
+ * with q 1e-300) the error names the parameter, as random search does. */
+static void test_extreme_distributions(void) {
+    struct sweep_config *cfg = load(
+        "method: bayes\nmetric: {name: loss}\nparameters:\n"
+        "  b: {distribution: beta, a: 0.5, b: 1e20}\n"
+        "  qb: {distribution: q_beta, a: 0.5, b: 3e85, q: 0.05}\n"
+        "  t: {distribution: beta, a: 0.00001, b: 0.00001}\n"
+        "  x: {min: 0.0, max: 1.0}\n");
+    struct sweep_config *bad = load(
+        "method: bayes\nmetric: {name: loss}\nparameters:\n"
+        "  g: {distribution: q_normal, mu: 0, sigma: 1e300, q: 1e-300}\n");
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    json_t *arr = json_array(), *out = json_array();
+    struct runs *runs;
+    char err[256] = "";
+
+    if (!cfg || !bad)
+        goto out;
+    gsl_rng_set(rng, 2);
+    for (int i = 0; i < 8; i++) {
+        json_t *f = space_sample(cfg, rng, NULL, NULL);
+        double x = json_number_value(json_object_get(f, "x"));
+        add_run(cfg, arr, f, "finished", (x - 0.3) * (x - 0.3));
+        json_decref(f);
+    }
+    runs = to_runs(arr);
+    CHECK_INT(bayes_suggest(cfg, runs, 3, rng, out, err, sizeof(err)), 3);
+    if (*err)
+        fprintf(stderr, "  suggest: %s\n", err);
+    for (size_t i = 0; i < json_array_size(out); i++) {
+        const json_t *p = json_array_get(out, i);
+        static const char *keys[] = {"b", "qb", "t", "x"};
+        for (int k = 0; k < 4; k++) {
+            double v = json_number_value(json_object_get(p, keys[k]));
+            CHECK(json_is_number(json_object_get(p, keys[k])));
+            CHECK(v >= 0 && v <= 1);
+        }
+    }
+    runs_free(runs);
+    json_array_clear(out);
+    CHECK_INT(bayes_suggest(bad, NULL, 1, rng, out, err, sizeof(err)),
+              SWEEP_ERANGE);
+    CHECK_HAS(err, "g: a draw of q_normal is not a finite number");
+out:
+    json_decref(out);
+    json_decref(arr);
+    gsl_rng_free(rng);
+    config_free(cfg);
+    config_free(bad);
+}
+
 /* The issue's property: from x = 0 and x = 1, six sequential suggestions
  * on (x - 0.3)^2 (or its negation, maximized) reach loss < 0.001; the
  * metric the runs report is the loss times scale. */
@@ -521,5 +575,6 @@ int main(void) {
     TEST_RUN(test_needs_metric);
     TEST_RUN(test_property_parabola);
     TEST_RUN(test_extreme_scales);
+    TEST_RUN(test_extreme_distributions);
     return TEST_DONE();
 }
