@@ -370,6 +370,7 @@ static void test_extreme_distributions(void) {
     struct runs *runs;
     char err[256] = "";
 
+    CHECK(cfg != NULL && bad != NULL);
     if (!cfg || !bad)
         goto out;
     gsl_rng_set(rng, 2);
