@@ -186,12 +186,36 @@ static char *runs_slurp(FILE *fp, size_t *len) {
     return buf;
 }
 
+int runs_load_buffer(const char *buf, size_t len, const char *name,
+                     struct runs **out, char *errstr, size_t errstr_size) {
+    json_error_t jerr;
+    json_t *j;
+    char inner[400], *text;
+    size_t tlen = 0;
+    int rc;
+
+    *out = NULL;
+    text = runs_nan_to_null(buf, len, &tlen);
+    if (!text)
+        return SWEEP_ENOMEM;
+    j = json_loadb(text, tlen, JSON_DECODE_ANY, &jerr);
+    free(text);
+    if (!j) {
+        snprintf(errstr, errstr_size, "%s:%d:%d: %s", name, jerr.line,
+                 jerr.column, jerr.text);
+        return SWEEP_EPARSE;
+    }
+    rc = runs_from_json(j, out, inner, sizeof(inner));
+    if (rc)
+        snprintf(errstr, errstr_size, "%s: %s", name, inner);
+    json_decref(j);
+    return rc;
+}
+
 int runs_load_file(const char *path, struct runs **out, char *errstr,
                    size_t errstr_size) {
-    json_error_t jerr;
-    json_t *j = NULL;
-    char inner[400], *raw, *text = NULL;
-    size_t len = 0, tlen = 0;
+    char *raw;
+    size_t len = 0;
     FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     int rc;
 
@@ -205,21 +229,8 @@ int runs_load_file(const char *path, struct runs **out, char *errstr,
     }
     if (fp != stdin)
         fclose(fp);
-    text = runs_nan_to_null(raw, len, &tlen);
+    rc = runs_load_buffer(raw, len, path, out, errstr, errstr_size);
     free(raw);
-    if (!text)
-        return SWEEP_ENOMEM;
-    j = json_loadb(text, tlen, JSON_DECODE_ANY, &jerr);
-    free(text);
-    if (!j) {
-        snprintf(errstr, errstr_size, "%s:%d:%d: %s", path, jerr.line,
-                 jerr.column, jerr.text);
-        return SWEEP_EPARSE;
-    }
-    rc = runs_from_json(j, out, inner, sizeof(inner));
-    if (rc)
-        snprintf(errstr, errstr_size, "%s: %s", path, inner);
-    json_decref(j);
     return rc;
 }
 

@@ -53,6 +53,11 @@ int runs_from_json(const json_t *arr, struct runs **out, char *errstr,
 int runs_load_file(const char *path, struct runs **out, char *errstr,
                    size_t errstr_size);
 
+/* runs_load_file() on len bytes of buf (no NUL needed); errors name
+ * name:line:col. */
+int runs_load_buffer(const char *buf, size_t len, const char *name,
+                     struct runs **out, char *errstr, size_t errstr_size);
+
 void runs_free(struct runs *r);
 
 const char *run_state_name(enum run_state s);

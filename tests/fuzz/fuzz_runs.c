@@ -1,7 +1,7 @@
 /*
  * fuzz_runs.c - libFuzzer target for prior runs: the RUNS.json of
- * `sweep plan --runs` (read by runs_load_file(), bare NaN and Infinity
- * included) and what bayes makes of them. The input is the file; it is
+ * `sweep plan --runs` (read by runs_load_buffer(), the parser behind
+ * runs_load_file(), bare NaN and Infinity included) and what bayes makes of them. The input is the file; it is
  * planned against two fixed bayes configs, a minimised mixed space with
  * nested parameters and every kind of coordinate, and a maximised one
  * with impute: best and impute_while_running: latest.
@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "diag.h"
@@ -59,18 +58,14 @@ static const char *const yamls[] = {
 #define NCONFIGS (sizeof(yamls) / sizeof(*yamls))
 
 static struct sweep_config *cfgs[NCONFIGS];
-static char path[64];
 
 /* At exit: the leak check at the end then sees only real leaks. */
 static void fuzz_runs_done(void) {
     for (size_t i = 0; i < NCONFIGS; i++)
         config_free(cfgs[i]);
-    unlink(path);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    int fd;
-
     (void)argc;
     (void)argv;
     gsl_set_error_handler_off();
@@ -82,10 +77,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         diags_release(&d);
         FUZZ_CHECK(cfgs[i] != NULL);
     }
-    snprintf(path, sizeof(path), "/tmp/fuzz_runs.XXXXXX");
-    fd = mkstemp(path);
-    FUZZ_CHECK(fd >= 0);
-    close(fd);
     atexit(fuzz_runs_done);
     return 0;
 }
@@ -114,16 +105,11 @@ static void fuzz_plan(const struct sweep_config *cfg, const struct runs *r) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    FILE *fp = fopen(path, "wb");
     struct runs *r = NULL;
     char errstr[512] = "";
-    int rc;
 
-    FUZZ_CHECK(fp != NULL);
-    FUZZ_CHECK(fwrite(data, 1, size, fp) == size || size == 0);
-    FUZZ_CHECK(fclose(fp) == 0);
-    rc = runs_load_file(path, &r, errstr, sizeof(errstr));
-    if (rc) {
+    if (runs_load_buffer((const char *)data, size, "RUNS.json", &r, errstr,
+                         sizeof(errstr)) != 0) {
         FUZZ_CHECK(r == NULL && errstr[0] != '\0');
         return 0;
     }
