@@ -353,6 +353,28 @@ static int watch(struct local *L, struct store *s, const char *id) {
     }
 }
 
+/* The workers are gone, but the controller may still be storing the
+ * last metric events of the last runs (they travel on another topic
+ * than the run's end). Waits, at most SETTLE_MS, until no ended run has
+ * fewer stored than its worker sent, so the summary shows them all;
+ * what is still missing then is reported as lost by `sweep runs`. */
+#define SETTLE_MS 5000
+
+static void settle(struct store *s, const char *id) {
+    for (int waited = 0; waited < SETTLE_MS; waited += 20) {
+        json_t *runs = store_runs(s, id, 0), *r;
+        size_t i, behind = 0;
+        json_array_foreach(runs, i, r) {
+            if (json_integer_value(json_object_get(r, "metrics_lost")) > 0)
+                behind++;
+        }
+        json_decref(runs);
+        if (!runs || behind == 0)
+            return;
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
+}
+
 static void summary(struct local *L, const char *id) {
     char *argv_runs[] = {"runs", (char *)id, L->json ? "--json" : NULL, NULL};
     char *argv_best[] = {"best", (char *)id, NULL};
@@ -481,6 +503,8 @@ int cmd_local(int argc, char **argv) {
     if (start_programs(&L, id) < 0)
         goto out;
     rc = watch(&L, s, id);
+    if (rc == 0)
+        settle(s, id);
     summary(&L, id);
 out:
     store_free(s);
