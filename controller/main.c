@@ -14,6 +14,7 @@
 #include "controller.h"
 #include "log.h"
 #include "sig.h"
+#include "sign.h"
 #include "settings.h"
 #include "sweep.h"
 
@@ -26,10 +27,16 @@ static void usage(FILE *fp) {
             "workers. Several may run: one leads, the others take over within\n"
             "the lease TTL.\n"
             "\n"
+            "Run assignments and commands are signed with signing_key_file FILE\n"
+            "(--config or $SWEEP_SIGNING_KEY_FILE) or $SWEEP_SIGNING_KEY; workers\n"
+            "need the same key. docs/security.md.\n"
+            "\n"
             "      --lease-timeout S  seconds without a heartbeat before a run is\n"
             "                         marked crashed and requeued (default 30)\n"
             "      --lease-ttl MS     the leader lease's TTL (default 3000)\n"
             "      --name NAME        this controller's name in the lease\n"
+            "      --insecure-unsigned  send run assignments and commands unsigned\n"
+            "                         (setting insecure_unsigned)\n"
             "  -h, --help             this help\n"
             "      --version          the version\n"
             "\n" SETTINGS_HELP);
@@ -40,6 +47,7 @@ int main(int argc, char **argv) {
         {"lease-timeout", required_argument, NULL, 't'},
         {"lease-ttl", required_argument, NULL, 'T'},
         {"name", required_argument, NULL, 'n'},
+        {"insecure-unsigned", no_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         SETTINGS_LONG_OPTIONS,
@@ -57,12 +65,24 @@ int main(int argc, char **argv) {
             continue;
         switch (c) {
         case 't':
-            flags.key[flags.n] = "lease_timeout";
-            flags.val[flags.n++] = optarg;
+        case 'u':
+            if (settings_flag_set(&flags, c == 't' ? "lease_timeout" : "insecure_unsigned",
+                                  c == 't' ? optarg : "1") < 0) {
+                fprintf(stderr, "sweep-controller: too many flags\n");
+                return 2;
+            }
             break;
-        case 'T':
-            co.lease_ttl_ms = atoi(optarg);
+        case 'T': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 100 || v > 600000) {
+                fprintf(stderr, "sweep-controller: --lease-ttl needs milliseconds "
+                                "from 100 to 600000, not '%s'\n", optarg);
+                return 2;
+            }
+            co.lease_ttl_ms = (int)v;
             break;
+        }
         case 'n':
             co.name = optarg;
             break;
@@ -105,6 +125,12 @@ int main(int argc, char **argv) {
     sigaddset(&mask, SIGHUP);
     if (sig_block_and_route(&mask) < 0) /* see sig.h: OpenBLAS threads */
         perror("sigaction");
+    if (signer_require(st.signing_key_file, (int)st.insecure_unsigned,
+                       &co.signer, errstr, sizeof(errstr)) < 0) {
+        fprintf(stderr, "sweep-controller: %s\n", errstr);
+        settings_release(&st);
+        return 2;
+    }
     co.st = &st;
     co.stop_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     ctl = controller_new(&co, errstr, sizeof(errstr));

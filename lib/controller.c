@@ -26,10 +26,12 @@
 #include "kafka.h"
 #include "log.h"
 #include "sbuf.h"
+#include "sign.h"
 #include "search.h"
 #include "space.h"
 #include "store.h"
 #include "sweep.h"
+#include "topicadm.h"
 #include "topics.h"
 #include "value.h"
 
@@ -81,6 +83,7 @@ struct offset {
 
 struct controller {
     const struct settings *st;
+    struct signer *signer; /* NULL: insecure_unsigned */
     int stop_fd;
     int ttl_ms;
     char holder[128];
@@ -102,7 +105,8 @@ struct controller {
     struct offset *offs;
     size_t noffs;
     int offs_dirty;
-    int64_t next_lease, next_refresh;
+    int64_t next_lease, next_refresh, next_tick;
+    int more; /* the last drain stopped at DRAIN_MAX */
     struct controller_stats stats;
     struct msg metrics[BATCH_MAX];
     struct {
@@ -133,9 +137,15 @@ static int send_msg(struct controller *c, enum topic_id t, const char *key,
     void *buf = NULL;
     size_t len = 0;
     int rc = codec_encode(c->codec, m, &buf, &len);
+    char sig[SIGN_VALUE_LEN + 1];
 
+    /* What workers act on is signed: they refuse anything else. */
+    if (rc == 0 && t == TOPIC_ASSIGN && c->signer)
+        rc = signer_sign(c->signer, c->topics.names[t], key,
+                         key ? strlen(key) : 0, buf, len, sig);
     if (rc == 0)
-        rc = kafka_produce(c->kafka, c->topics.names[t], key, buf, len);
+        rc = kafka_produce_signed(c->kafka, c->topics.names[t], key, buf, len,
+                                  t == TOPIC_ASSIGN && c->signer ? sig : NULL);
     if (rc)
         LOG(LOG_ERROR, "cannot send %s: %s", msg_kind_name(m->kind),
             sweep_strerror(rc));
@@ -649,7 +659,9 @@ static void on_control(struct controller *c, const struct msg_sweep_control *m) 
             snprintf(s->state, sizeof(s->state), "%s", st);
         free(st);
     }
-    if (m->action != CTL_CANCEL)
+    /* The message only says "look again": Redis, which the CLI changed,
+     * says what the sweep is. A forged cancel stops nothing. */
+    if (m->action != CTL_CANCEL || strcmp(s->state, "canceled"))
         return;
     for (size_t i = 0; i < c->nruns; i++) {
         struct ctl_run *r = &c->runs[i];
@@ -1034,21 +1046,32 @@ static void tick(struct controller *c, int64_t now) {
 /* ---- lifecycle ---- */
 
 /* On a real cluster the topics may not exist yet: create the missing ones
- * (Admin API). The embedded broker has them from `sweep broker`. */
+ * (Admin API), check the others; what is wrong is logged with the command
+ * that fixes it. The embedded broker has them from `sweep broker`. */
 static void ensure_topics(struct controller *c) {
-    const char *all[TOPIC__COUNT], *missing[TOPIC__COUNT];
+    struct topicadm_report r;
+    struct sbuf sb = SBUF_INIT;
     char err[512];
-    size_t n;
+    int rc = topicadm_ensure(c->kafka, &c->topics, (int)c->st->topic_partitions,
+                             (int)c->st->topic_replication, 1, 10000, &r, err,
+                             sizeof(err));
 
-    for (int i = 0; i < TOPIC__COUNT; i++)
-        all[i] = c->topics.names[i];
-    n = kafka_missing_topics(c->kafka, all, TOPIC__COUNT, missing, 10000);
-    if (n == 0)
+    if (rc == SWEEP_EIO) {
+        LOG(LOG_WARN, "%s; the topics are checked when the cluster answers", err);
         return;
-    LOG(LOG_INFO, "creating %zu missing topic%s (%s...)", n, n == 1 ? "" : "s", missing[0]);
-    if (kafka_ensure_topics(c->kafka, missing, n, TOPIC_PARTITIONS_DEFAULT, 10000, err,
-                            sizeof(err)) < 0)
-        LOG(LOG_WARN, "%s; create the topics, or enable auto-creation", err);
+    }
+    for (int i = 0; i < TOPIC__COUNT; i++)
+        if (r.info[i].state == KT_CREATED)
+            LOG(LOG_INFO, "created topic %s (%d partitions, replication factor %d)",
+                r.info[i].name, r.info[i].partitions, r.info[i].replicas);
+    if (rc == 0)
+        return;
+    topicadm_describe(&r, c->st->brokers, settings_kafka(c->st, "sasl.username"), &sb);
+    LOG(rc == SWEEP_ENOENT ? LOG_ERROR : LOG_WARN, "%s:\n%s",
+        rc == SWEEP_ENOENT ? "topics missing (`sweep init-topics` creates them)"
+                           : "topics with another partition count than topic_partitions",
+        sbuf_str(&sb));
+    sbuf_release(&sb);
 }
 
 /* Redis may come up after us: retry with backoff, but stop when asked. */
@@ -1080,9 +1103,20 @@ struct controller *controller_new(const struct controller_opts *o,
     char host[64] = "host";
     unsigned long seed = (unsigned long)time(NULL) ^ ((unsigned long)getpid() << 16);
 
-    if (!c)
+    if (!c) {
+        signer_free(o->signer);
         return NULL;
+    }
     c->st = o->st;
+    c->signer = o->signer;
+    if (!c->signer && !o->st->insecure_unsigned) {
+        snprintf(errstr, errstr_size, "controller: no signing key");
+        controller_free(c);
+        return NULL;
+    }
+    if (!c->signer)
+        LOG(LOG_WARN, "insecure_unsigned: run assignments and commands go "
+            "unsigned; workers with a key refuse them");
     c->stop_fd = o->stop_fd;
     c->ttl_ms = o->lease_ttl_ms > 0 ? o->lease_ttl_ms : 3000;
     gethostname(host, sizeof(host) - 1);
@@ -1119,6 +1153,7 @@ void controller_free(struct controller *c) {
     kafka_free(c->kafka);
     codec_free(c->codec);
     store_free(c->store);
+    signer_free(c->signer);
     if (c->rng)
         gsl_rng_free(c->rng);
     free(c);
@@ -1157,38 +1192,61 @@ static int stop_requested(struct controller *c, volatile sig_atomic_t *stop) {
     return (stop && *stop) || (c->stop_fd >= 0 && poll(&p, 1, 0) > 0);
 }
 
-int controller_run(struct controller *c, volatile sig_atomic_t *stop) {
-    int64_t next_tick = 0;
-    int more = 0;
+int controller_step(struct controller *c, int max_wait_ms) {
+    int64_t now = wall_ms();
 
-    while (!stop_requested(c, stop)) {
-        int64_t now = wall_ms();
+    if (!c->leader) {
+        try_lead(c, now);
         if (!c->leader) {
-            try_lead(c, now);
-            if (!c->leader) {
-                struct pollfd p = {c->stop_fd, POLLIN, 0};
-                kafka_poll(c->kafka, 0);
-                poll(&p, c->stop_fd >= 0, 100);
-                continue;
-            }
+            struct pollfd p = {c->stop_fd, POLLIN, 0};
+            kafka_poll(c->kafka, 0);
+            poll(&p, c->stop_fd >= 0, max_wait_ms < 100 ? max_wait_ms : 100);
+            return 0;
         }
-        {
-            struct pollfd p[2] = {{kafka_fd(c->kafka), POLLIN, 0},
-                                  {c->stop_fd, POLLIN, 0}};
-            int wait = more ? 0 : (int)(next_tick - now);
-            poll(p, c->stop_fd >= 0 ? 2 : 1,
-                 wait < 0 ? 0 : (wait > TICK_MS ? TICK_MS : wait));
-        }
-        more = drain(c);
-        if (!c->fenced)
-            serve_idle(c);
-        now = wall_ms();
-        if (!c->fenced && now >= next_tick) {
-            next_tick = now + TICK_MS;
-            tick(c, now);
-        }
-        if (c->fenced) /* what was refused is read again after re-leading */
-            step_down(c);
     }
+    {
+        struct pollfd p[2] = {{kafka_fd(c->kafka), POLLIN, 0},
+                              {c->stop_fd, POLLIN, 0}};
+        int wait = c->more ? 0 : (int)(c->next_tick - now);
+        if (wait > max_wait_ms)
+            wait = max_wait_ms;
+        poll(p, c->stop_fd >= 0 ? 2 : 1,
+             wait < 0 ? 0 : (wait > TICK_MS ? TICK_MS : wait));
+    }
+    c->more = drain(c);
+    if (!c->fenced)
+        serve_idle(c);
+    now = wall_ms();
+    if (!c->fenced && now >= c->next_tick) {
+        c->next_tick = now + TICK_MS;
+        tick(c, now);
+    }
+    if (c->fenced) /* what was refused is read again after re-leading */
+        step_down(c);
+    return c->leader;
+}
+
+void controller_handle(struct controller *c, const struct kmsg *k) {
+    if (!c->leader || c->fenced)
+        return;
+    handle(c, k);
+    if (!c->fenced)
+        apply_metrics(c);
+    if (!c->fenced)
+        serve_idle(c);
+}
+
+void controller_reset(struct controller *c) {
+    forget_all(c);
+    c->leader = 0;
+    c->fenced = 0;
+    c->next_lease = 0;
+    c->next_tick = 0;
+    c->more = 0;
+}
+
+int controller_run(struct controller *c, volatile sig_atomic_t *stop) {
+    while (!stop_requested(c, stop))
+        controller_step(c, TICK_MS);
     return 0;
 }

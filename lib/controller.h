@@ -23,6 +23,10 @@ struct controller_opts {
     int lease_ttl_ms;          /* 0: 3000 */
     const char *name;          /* holder name in Redis; NULL: host:pid */
     int stop_fd;               /* readable means stop (a signalfd); -1 none */
+    /* Signs every run assignment and run command (sign.h); the
+     * controller takes ownership, even when controller_new() fails. NULL
+     * only with st->insecure_unsigned: they go unsigned. */
+    struct signer *signer;
 };
 
 struct controller *controller_new(const struct controller_opts *o,
@@ -32,6 +36,19 @@ void controller_free(struct controller *c);
 /* Runs until *stop becomes non-zero; returns 0, or 1 after a fatal error
  * (logged). */
 int controller_run(struct controller *c, volatile sig_atomic_t *stop);
+
+/* One turn of controller_run()'s loop, waiting up to max_wait_ms; returns
+ * 1 when leading. For tests and the handler fuzz target, like the two
+ * below. */
+int controller_step(struct controller *c, int max_wait_ms);
+/* One message as if read from its topic, applied at once (with the batch
+ * of metric events it ends) and idle workers served. Only while leading.
+ * k and what it points to are borrowed for the call. */
+struct kmsg;
+void controller_handle(struct controller *c, const struct kmsg *k);
+/* Forgets what is held in memory and stands by, as after a lost lease
+ * (the next step tries to lead again). */
+void controller_reset(struct controller *c);
 
 struct controller_stats {
     uint64_t messages, malformed, metrics_applied, metrics_ignored,

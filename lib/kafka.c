@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "secret.h"
+#include "sign.h"
 #include "sweep.h"
 
 #define KAFKA_BATCH 256 /* messages per rd_kafka_consume_batch_queue */
@@ -113,7 +115,8 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val,
 
     if (rd_kafka_conf_set(conf, key, val, why, sizeof(why)) == RD_KAFKA_CONF_OK)
         return 0;
-    snprintf(errstr, errstr_size, "kafka: property '%s=%s': %s", key, val, why);
+    snprintf(errstr, errstr_size, "kafka: property '%s=%s': %s", key,
+             secret_kafka_prop(key) ? SECRET_MASK : val, why);
     return SWEEP_EINVAL;
 }
 
@@ -224,7 +227,8 @@ static int conf_props(rd_kafka_conf_t *pc, rd_kafka_conf_t *cc,
 
         if (!eq || eq == p || (size_t)(eq - p) >= sizeof(key)) {
             snprintf(errstr, errstr_size,
-                     "kafka: property '%s': expected key=value", p ? p : "");
+                     "kafka: property '%.*s': expected key=value",
+                     p && secret_kafka_kv(p) ? 0 : 200, p ? p : "");
             return SWEEP_EINVAL;
         }
         snprintf(key, sizeof(key), "%.*s", (int)(eq - p), p);
@@ -232,7 +236,9 @@ static int conf_props(rd_kafka_conf_t *pc, rd_kafka_conf_t *cc,
         rc = rd_kafka_conf_set(cc, key, eq + 1, why_c, sizeof(why_c));
         if (rp == RD_KAFKA_CONF_INVALID || rc == RD_KAFKA_CONF_INVALID ||
             (rp == RD_KAFKA_CONF_UNKNOWN && rc == RD_KAFKA_CONF_UNKNOWN)) {
-            snprintf(errstr, errstr_size, "kafka: property '%s': %s", p,
+            /* librdkafka's reason names the property, not its value. */
+            snprintf(errstr, errstr_size, "kafka: property '%s=%s': %s", key,
+                     secret_kafka_prop(key) ? SECRET_MASK : eq + 1,
                      rp != RD_KAFKA_CONF_OK ? why_p : why_c);
             return SWEEP_EINVAL;
         }
@@ -320,15 +326,30 @@ void kafka_free(struct kafka *k) {
 
 int kafka_produce(struct kafka *k, const char *topic, const char *key,
                   const void *val, size_t len) {
+    return kafka_produce_signed(k, topic, key, val, len, NULL);
+}
+
+int kafka_produce_signed(struct kafka *k, const char *topic, const char *key,
+                         const void *val, size_t len, const char *sig) {
     int64_t deadline = now_ms() + KAFKA_QUEUE_FULL_WAIT_MS;
     rd_kafka_resp_err_t err;
 
     for (;;) {
+        rd_kafka_headers_t *h = NULL;
+
+        if (sig) {
+            h = rd_kafka_headers_new(1);
+            rd_kafka_header_add(h, SIGN_HEADER, -1, sig, (ssize_t)strlen(sig));
+        }
+        /* On success the message owns h; on failure we still do. */
         err = rd_kafka_producev(
             k->prod, RD_KAFKA_V_TOPIC(topic),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY((void *)key, key ? strlen(key) : 0),
-            RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_END);
+            RD_KAFKA_V_VALUE((void *)val, len),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+        if (err && h)
+            rd_kafka_headers_destroy(h);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || !ms_left(deadline))
             break;
         /* Delivery reports make room; the broker may be away for a while. */
@@ -353,104 +374,191 @@ int kafka_flush(struct kafka *k, int timeout_ms) {
     return 0;
 }
 
-/* Checks the CreateTopics result event: an existing topic is success. */
-static int create_result(rd_kafka_event_t *ev, char *errstr,
-                         size_t errstr_size) {
-    const rd_kafka_CreateTopics_result_t *res;
-    const rd_kafka_topic_result_t **tr;
-    size_t cnt;
+/* What the cluster says of each topic now: info[i] EXISTS with its
+ * counts, or MISSING. Returns 0 or SWEEP_EIO. */
+static int topics_lookup(struct kafka *k, const char *const *topics, size_t n,
+                         struct kafka_topic_info *info, int timeout_ms,
+                         char *errstr, size_t errstr_size) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err;
 
-    if (rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-        /* The embedded broker names no controller, so this is how
-         * CreateTopics fails there: after the whole timeout. */
-        snprintf(errstr, errstr_size,
-                 "kafka: CreateTopics: %s (the broker is down, or it is the "
-                 "embedded broker, which does not implement CreateTopics and "
-                 "creates its topics itself)",
-                 rd_kafka_event_error_string(ev));
+    /* all_topics=1 lists what exists (that we may describe) without
+     * asking the broker to create anything. */
+    err = rd_kafka_metadata(k->prod, 1, NULL, &md, timeout_ms);
+    if (err) {
+        snprintf(errstr, errstr_size, "kafka: cannot list the topics: %s",
+                 rd_kafka_err2str(err));
+        if (md)
+            rd_kafka_metadata_destroy(md);
         return SWEEP_EIO;
     }
+    for (size_t i = 0; i < n; i++) {
+        info[i].state = KT_MISSING;
+        info[i].partitions = info[i].replicas = 0;
+        for (int t = 0; t < md->topic_cnt; t++) {
+            const rd_kafka_metadata_topic_t *mt = &md->topics[t];
+            if (strcmp(mt->topic, topics[i]) || mt->err || mt->partition_cnt < 1)
+                continue;
+            info[i].state = KT_EXISTS;
+            info[i].partitions = mt->partition_cnt;
+            info[i].replicas = mt->partitions[0].replica_cnt;
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    return 0;
+}
+
+/* CreateTopics for the missing ones; marks each CREATED, DENIED or
+ * FAILED (or EXISTS when another client was first). */
+static void topics_create(struct kafka *k, const char *const *topics, size_t n,
+                          int partitions, int replication, int timeout_ms,
+                          struct kafka_topic_info *info) {
+    rd_kafka_NewTopic_t **nt = calloc(n, sizeof(*nt));
+    rd_kafka_AdminOptions_t *ao = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_event_t *ev = NULL;
+    const rd_kafka_CreateTopics_result_t *res;
+    const rd_kafka_topic_result_t **tr;
+    size_t m = 0, cnt = 0;
+    char why[512] = "out of memory";
+
+    if (!nt || !(q = rd_kafka_queue_new(k->prod)) ||
+        !(ao = rd_kafka_AdminOptions_new(k->prod, RD_KAFKA_ADMIN_OP_CREATETOPICS)))
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (info[i].state == KT_MISSING &&
+            !(nt[m++] = rd_kafka_NewTopic_new(topics[i], partitions, replication,
+                                              why, sizeof(why))))
+            goto out;
+    if (m == 0)
+        goto out;
+    if (rd_kafka_AdminOptions_set_request_timeout(ao, timeout_ms, why, sizeof(why)) ||
+        rd_kafka_AdminOptions_set_operation_timeout(ao, timeout_ms, why, sizeof(why)))
+        goto out;
+    rd_kafka_CreateTopics(k->prod, nt, m, ao, q);
+    /* The request times out on its own; the margin covers the lookup of
+     * the controller broker. */
+    if (!(ev = rd_kafka_queue_poll(q, timeout_ms + 1000))) {
+        snprintf(why, sizeof(why), "no answer to CreateTopics within %d ms", timeout_ms);
+        goto out;
+    }
     if (rd_kafka_event_error(ev)) {
-        snprintf(errstr, errstr_size, "kafka: CreateTopics: %s",
-                 rd_kafka_event_error_string(ev));
-        return SWEEP_EIO;
+        /* The embedded broker names no controller: CreateTopics times out
+         * there (sweep broker creates its topics itself). */
+        snprintf(why, sizeof(why), "CreateTopics: %s%s", rd_kafka_event_error_string(ev),
+                 rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR__TIMED_OUT
+                     ? " (the cluster is down, or it is the embedded broker, "
+                       "which has no Admin API)"
+                     : "");
+        goto out;
     }
     res = rd_kafka_event_CreateTopics_result(ev);
     tr = res ? rd_kafka_CreateTopics_result_topics(res, &cnt) : NULL;
-    for (size_t i = 0; tr && i < cnt; i++) {
-        rd_kafka_resp_err_t err = rd_kafka_topic_result_error(tr[i]);
-
-        if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-            snprintf(errstr, errstr_size, "kafka: cannot create topic '%s': %s",
-                     rd_kafka_topic_result_name(tr[i]),
-                     rd_kafka_topic_result_error_string(tr[i])
-                         ? rd_kafka_topic_result_error_string(tr[i])
-                         : rd_kafka_err2str(err));
-            return SWEEP_EIO;
+    for (size_t j = 0; tr && j < cnt; j++) {
+        rd_kafka_resp_err_t err = rd_kafka_topic_result_error(tr[j]);
+        const char *es = rd_kafka_topic_result_error_string(tr[j]);
+        for (size_t i = 0; i < n; i++) {
+            if (info[i].state != KT_MISSING ||
+                strcmp(topics[i], rd_kafka_topic_result_name(tr[j])))
+                continue;
+            if (!err) {
+                info[i].state = KT_CREATED;
+            } else if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                info[i].state = KT_EXISTS;
+            } else {
+                info[i].state = err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                                        err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED
+                                    ? KT_DENIED
+                                    : KT_FAILED;
+                snprintf(info[i].err, sizeof(info[i].err), "%s",
+                         es && *es ? es : rd_kafka_err2str(err));
+            }
         }
     }
+    why[0] = '\0';
+out:
+    for (size_t i = 0; i < n; i++)
+        if (info[i].state == KT_MISSING && why[0]) {
+            info[i].state = KT_FAILED;
+            snprintf(info[i].err, sizeof(info[i].err), "%s", why);
+        }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    for (size_t i = 0; nt && i < m; i++)
+        if (nt[i])
+            rd_kafka_NewTopic_destroy(nt[i]);
+    free(nt);
+    if (ao)
+        rd_kafka_AdminOptions_destroy(ao);
+    if (q)
+        rd_kafka_queue_destroy(q);
+}
+
+int kafka_topics_check(struct kafka *k, const char *const *topics, size_t n,
+                       int partitions, int replication, int create,
+                       int timeout_ms, struct kafka_topic_info *info,
+                       char *errstr, size_t errstr_size) {
+    int64_t deadline = now_ms() + timeout_ms;
+    int rc, pending;
+
+    if (n == 0)
+        return 0;
+    if (partitions < 1 || timeout_ms < 1 || replication == 0 || replication < -1) {
+        snprintf(errstr, errstr_size, "kafka: topics: bad arguments");
+        return SWEEP_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        memset(&info[i], 0, sizeof(info[i]));
+        snprintf(info[i].name, sizeof(info[i].name), "%s", topics[i]);
+    }
+    if ((rc = topics_lookup(k, topics, n, info, timeout_ms, errstr, errstr_size)) < 0)
+        return rc;
+    if (create)
+        topics_create(k, topics, n, partitions, replication, ms_left(deadline) + 1, info);
+    /* A created topic shows in the metadata a moment later (KRaft
+     * answers CreateTopics before every broker knows it). */
+    for (;;) {
+        struct kafka_topic_info now[TOPIC_CHECK_MAX];
+        char e[256];
+
+        pending = 0;
+        for (size_t i = 0; i < n; i++)
+            pending += info[i].state == KT_CREATED && info[i].partitions == 0;
+        if (!pending || n > TOPIC_CHECK_MAX || !ms_left(deadline))
+            break;
+        sleep_ms(100);
+        if (topics_lookup(k, topics, n, now, ms_left(deadline) + 1, e, sizeof(e)) < 0)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            if (info[i].state == KT_CREATED && now[i].state == KT_EXISTS) {
+                info[i].partitions = now[i].partitions;
+                info[i].replicas = now[i].replicas;
+            }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (info[i].state != KT_EXISTS && info[i].state != KT_CREATED)
+            return SWEEP_ENOENT;
     return 0;
 }
 
 int kafka_ensure_topics(struct kafka *k, const char *const *topics, size_t n,
                         int partitions, int timeout_ms, char *errstr,
                         size_t errstr_size) {
-    rd_kafka_NewTopic_t **nt = NULL;
-    rd_kafka_AdminOptions_t *ao = NULL;
-    rd_kafka_queue_t *q = NULL;
-    rd_kafka_event_t *ev = NULL;
-    char why[512];
-    int rc = SWEEP_EIO;
+    struct kafka_topic_info info[TOPIC_CHECK_MAX];
+    int rc;
 
-    if (n == 0)
-        return 0;
-    if (partitions < 1 || timeout_ms < 1) {
-        snprintf(errstr, errstr_size, "kafka: ensure_topics: bad arguments");
+    if (n > TOPIC_CHECK_MAX) {
+        snprintf(errstr, errstr_size, "kafka: more than %d topics", TOPIC_CHECK_MAX);
         return SWEEP_EINVAL;
     }
-    if (!(nt = calloc(n, sizeof(*nt))) || !(q = rd_kafka_queue_new(k->prod)) ||
-        !(ao = rd_kafka_AdminOptions_new(k->prod,
-                                         RD_KAFKA_ADMIN_OP_CREATETOPICS))) {
-        snprintf(errstr, errstr_size, "kafka: out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        /* -1: the broker's default replication factor (Kafka >= 2.4). */
-        if (!(nt[i] = rd_kafka_NewTopic_new(topics[i], partitions, -1, why,
-                                            sizeof(why)))) {
-            snprintf(errstr, errstr_size, "kafka: topic '%s': %s", topics[i],
-                     why);
-            goto out;
+    rc = kafka_topics_check(k, topics, n, partitions, -1, 1, timeout_ms, info,
+                            errstr, errstr_size);
+    for (size_t i = 0; rc == SWEEP_ENOENT && i < n; i++)
+        if (info[i].state != KT_EXISTS && info[i].state != KT_CREATED) {
+            snprintf(errstr, errstr_size, "kafka: cannot create topic '%s': %s",
+                     info[i].name, info[i].err);
+            return SWEEP_EIO;
         }
-    if (rd_kafka_AdminOptions_set_request_timeout(ao, timeout_ms, why,
-                                                  sizeof(why)) ||
-        rd_kafka_AdminOptions_set_operation_timeout(ao, timeout_ms, why,
-                                                    sizeof(why))) {
-        snprintf(errstr, errstr_size, "kafka: ensure_topics: %s", why);
-        goto out;
-    }
-    rd_kafka_CreateTopics(k->prod, nt, n, ao, q);
-    /* The request times out on its own; the margin covers the lookup of
-     * the controller broker. */
-    if (!(ev = rd_kafka_queue_poll(q, timeout_ms + 1000))) {
-        snprintf(errstr, errstr_size,
-                 "kafka: CreateTopics: no answer within %d ms", timeout_ms);
-        goto out;
-    }
-    rc = create_result(ev, errstr, errstr_size);
-out:
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    if (nt) {
-        for (size_t i = 0; i < n; i++)
-            if (nt[i])
-                rd_kafka_NewTopic_destroy(nt[i]);
-        free(nt);
-    }
-    if (ao)
-        rd_kafka_AdminOptions_destroy(ao);
-    if (q)
-        rd_kafka_queue_destroy(q);
     return rc;
 }
 
@@ -672,6 +780,21 @@ static void take(struct kafka *k, rd_kafka_message_t *m, struct kmsg *out,
     o->key_len = m->key_len;
     o->payload = m->payload;
     o->len = m->len;
+    o->sig = NULL;
+    o->sig_len = 0;
+    {
+        rd_kafka_headers_t *h = NULL;
+        const void *v;
+        size_t vl;
+
+        if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_header_get_last(h, SIGN_HEADER, &v, &vl) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            v) {
+            o->sig = v;
+            o->sig_len = vl;
+        }
+    }
     o->handle_ = m;
     (*n)++;
     k->st.consumed++;
@@ -753,27 +876,4 @@ int kafka_prepare(struct kafka *k, const char *const *topics, size_t n,
         rd_kafka_topic_destroy(t);
     }
     return rc;
-}
-
-size_t kafka_missing_topics(struct kafka *k, const char *const *topics, size_t n,
-                            const char **missing, int timeout_ms) {
-    const struct rd_kafka_metadata *md = NULL;
-    size_t m = 0;
-
-    /* all_topics=1 lists what exists without asking the broker to create
-     * anything. An error means we cannot tell: report none missing. */
-    if (rd_kafka_metadata(k->prod, 1, NULL, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int found = 0;
-        for (int t = 0; t < md->topic_cnt && !found; t++)
-            found = !strcmp(md->topics[t].topic, topics[i]) && !md->topics[t].err;
-        if (!found)
-            missing[m++] = topics[i];
-    }
-    rd_kafka_metadata_destroy(md);
-    return m;
 }

@@ -39,6 +39,10 @@ struct kmsg {
     size_t key_len;
     const void *payload;
     size_t len;
+    /* The value of the "sweep-sig" header (sign.h), or NULL when the
+     * message has none; borrowed like the payload. */
+    const void *sig;
+    size_t sig_len;
     void *handle_; /* the rd_kafka_message_t */
 };
 
@@ -59,6 +63,10 @@ void kafka_free(struct kafka *k);
  * reports for a while. */
 int kafka_produce(struct kafka *k, const char *topic, const char *key,
                   const void *val, size_t len);
+/* The same with a "sweep-sig" header holding sig (a NUL-terminated text,
+ * copied); sig NULL: no header. */
+int kafka_produce_signed(struct kafka *k, const char *topic, const char *key,
+                         const void *val, size_t len, const char *sig);
 /* Fetches the producer's metadata for the topics it will write, so the
  * first message to each is not held for a metadata refresh (about 1 s).
  * Returns 0 or SWEEP_EIO (harmless: the first message is just slower). */
@@ -69,19 +77,40 @@ int kafka_prepare(struct kafka *k, const char *const *topics, size_t n,
  * returns 0 or SWEEP_EIO. */
 int kafka_flush(struct kafka *k, int timeout_ms);
 
-/* Makes sure the topics exist with `partitions` partitions (Admin API; a
- * topic that exists already is fine). Returns 0 or SWEEP_EIO with errstr.
- * The embedded broker does not implement CreateTopics: there this fails
- * after timeout_ms (create them with broker_create_topic()). */
+/* What kafka_topics_check() found of one topic. */
+enum kafka_topic_state {
+    KT_EXISTS,  /* there already */
+    KT_CREATED, /* created now */
+    KT_MISSING, /* not there (and not asked to create it) */
+    KT_DENIED,  /* not there, and we may not create it (ACLs) */
+    KT_FAILED   /* not there: creating it failed for another reason */
+};
+#define TOPIC_CHECK_MAX 16
+struct kafka_topic_info {
+    char name[128];
+    enum kafka_topic_state state;
+    int partitions, replicas; /* as the cluster has it; 0 unknown */
+    char err[256];            /* DENIED, FAILED: why */
+};
+
+/* Looks the topics up in the cluster's metadata and, when create, creates
+ * the missing ones (Admin API) with `partitions` and `replication` (-1:
+ * the broker's default.replication.factor), then waits for them to show.
+ * info[i] tells what happened to topics[i] (n <= TOPIC_CHECK_MAX for the
+ * wait). Returns 0 when every topic exists now, SWEEP_ENOENT when some do
+ * not (see info), SWEEP_EIO with errstr when the cluster cannot be asked,
+ * SWEEP_EINVAL. The embedded broker has no Admin API: creating fails
+ * there after timeout_ms (it makes its topics itself). */
+int kafka_topics_check(struct kafka *k, const char *const *topics, size_t n,
+                       int partitions, int replication, int create,
+                       int timeout_ms, struct kafka_topic_info *info,
+                       char *errstr, size_t errstr_size);
+
+/* kafka_topics_check() with create and the broker's replication factor:
+ * 0, or SWEEP_EIO with errstr naming the first topic that is missing. */
 int kafka_ensure_topics(struct kafka *k, const char *const *topics, size_t n,
                         int partitions, int timeout_ms, char *errstr,
                         size_t errstr_size);
-
-/* Which of the topics the cluster does not have (listed without creating
- * anything): their names go to missing[] (borrowed from topics); returns
- * how many. 0 also when the cluster could not be asked. */
-size_t kafka_missing_topics(struct kafka *k, const char *const *topics, size_t n,
-                            const char **missing, int timeout_ms);
 
 /* Starts reading every partition of the topics, from `from`
  * (KAFKA_FROM_END or KAFKA_FROM_BEGINNING) unless kafka_seek() set a

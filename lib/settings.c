@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "secret.h"
 #include "sweep.h"
 
 enum stype { T_STRING, T_DOUBLE, T_LONG };
@@ -46,6 +47,23 @@ static const struct sdef table[] = {
     {"metrics_format", T_STRING, "avro", 0, 0, OFF(metrics_format),
      "encoding of the metrics topic written by workers: avro (Confluent wire "
      "format) or json (one object per event; the controller reads both)"},
+    {"signing_key_file", T_STRING, "", 0, 0, OFF(signing_key_file),
+     "file with the key that signs run assignments and commands (controller) "
+     "and verifies them (worker), one per line, a second accepted during a "
+     "rotation; `sweep keygen` makes one. $SWEEP_SIGNING_KEY may hold the "
+     "key instead (docs/security.md)"},
+    {"insecure_unsigned", T_LONG, "0", 0, 1, OFF(insecure_unsigned),
+     "1: run without signatures (controller and worker), on a cluster where "
+     "nobody else can write to <prefix>.assign"},
+    {"topic_partitions", T_LONG, "4", 1, 10000, OFF(topic_partitions),
+     "partitions of each topic that `sweep init-topics` or a controller "
+     "creates (existing topics are checked against it)"},
+    {"topic_replication", T_LONG, "-1", -1, 32, OFF(topic_replication),
+     "replication factor of the topics they create; -1: the cluster's "
+     "default.replication.factor"},
+    {"allow_program", T_STRING, "", 0, 0, OFF(allow_program),
+     "worker: comma-separated files and directories that every program it "
+     "runs must resolve into (empty: any)"},
 };
 
 #define NDEFS (sizeof(table) / sizeof(table[0]))
@@ -165,6 +183,15 @@ bad:
     return SWEEP_EINVAL;
 }
 
+int settings_flag_set(struct settings_flags *f, const char *key,
+                      const char *val) {
+    if (f->n >= sizeof(f->key) / sizeof(f->key[0]))
+        return SWEEP_ERANGE;
+    f->key[f->n] = key;
+    f->val[f->n++] = val;
+    return 0;
+}
+
 int settings_flag(struct settings_flags *f, int c, const char *arg) {
     static const char *const keys[] = {"brokers", "redis", NULL, "kafka",
                                        "prefix", "log_level"};
@@ -197,7 +224,22 @@ static int apply_flags(struct settings *s, const struct settings_flags *f,
                 return SWEEP_EINVAL;
             }
             snprintf(prop, sizeof(prop), "%.*s", (int)(eq - f->val[i]), f->val[i]);
+            if (secret_kafka_prop(prop)) {
+                /* Every user sees a command line in ps. */
+                snprintf(errstr, errstr_size,
+                         "--kafka %s: a secret on the command line is visible "
+                         "to every user (ps); put 'kafka.%s VALUE' in the "
+                         "--config file (chmod 600) instead", prop, prop);
+                return SWEEP_EINVAL;
+            }
             rc = add_kafka(s, prop, eq + 1);
+        } else if (!strcmp(f->key[i], "redis") &&
+                   secret_url_has_password(f->val[i])) {
+            snprintf(errstr, errstr_size,
+                     "--redis: a password on the command line is visible to "
+                     "every user (ps); give the URL in $SWEEP_REDIS_URL or as "
+                     "'redis URL' in the --config file (chmod 600)");
+            return SWEEP_EINVAL;
         } else {
             rc = settings_set(s, f->key[i], f->val[i], err, sizeof(err));
         }
@@ -238,6 +280,16 @@ int settings_resolve(struct settings *s, const struct settings_flags *f,
     return 0;
 }
 
+const char *settings_kafka(const struct settings *s, const char *prop) {
+    size_t pl = strlen(prop);
+    const char *v = NULL;
+
+    for (size_t i = 0; i < s->nkafka; i++)
+        if (!strncmp(s->kafka[i], prop, pl) && s->kafka[i][pl] == '=')
+            v = s->kafka[i] + pl + 1;
+    return v;
+}
+
 void settings_release(struct settings *s) {
     for (size_t i = 0; i < NDEFS; i++)
         if (table[i].type == T_STRING)
@@ -252,7 +304,11 @@ void settings_dump(const struct settings *s, FILE *fp) {
     for (size_t i = 0; i < NDEFS; i++) {
         const struct sdef *d = &table[i];
         const char *p = (const char *)s + d->off;
-        if (d->type == T_STRING)
+        if (d->type == T_STRING && secret_url_has_password(*(char *const *)p)) {
+            char red[1024];
+            fprintf(fp, "%s %s\n", d->key,
+                    secret_redact_url(*(char *const *)p, red, sizeof(red)));
+        } else if (d->type == T_STRING)
             fprintf(fp, "%s %s\n", d->key, *(char *const *)p);
         else if (d->type == T_LONG)
             fprintf(fp, "%s %ld\n", d->key, *(const long *)p);
@@ -261,7 +317,8 @@ void settings_dump(const struct settings *s, FILE *fp) {
     }
     for (size_t i = 0; i < s->nkafka; i++) {
         const char *eq = strchr(s->kafka[i], '=');
-        fprintf(fp, "kafka.%.*s %s\n", (int)(eq - s->kafka[i]), s->kafka[i], eq + 1);
+        fprintf(fp, "kafka.%.*s %s\n", (int)(eq - s->kafka[i]), s->kafka[i],
+                secret_kafka_kv(s->kafka[i]) ? SECRET_MASK : eq + 1);
     }
 }
 

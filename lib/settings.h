@@ -28,6 +28,11 @@ struct settings {
     char *log_level;
     char *run_dir;        /* where workers keep run logs and files */
     char *metrics_format; /* "avro" (Confluent framing) or "json" */
+    char *signing_key_file; /* keys that sign / verify .assign (sign.h) */
+    long insecure_unsigned; /* 1: no signatures sent or required */
+    char *allow_program;  /* worker: comma-separated allowed paths, or "" */
+    long topic_partitions;  /* partitions of the topics we create */
+    long topic_replication; /* their replication factor; -1 the broker's */
     char **kafka;         /* "property=value", nkafka of them */
     size_t nkafka;
 };
@@ -65,6 +70,10 @@ struct settings_flags {
 
 /* Handles one of SETTINGS_LONG_OPTIONS; returns 1 if c was one. */
 int settings_flag(struct settings_flags *f, int c, const char *arg);
+/* A program's own flag that sets a settings key (--grace S -> "grace").
+ * Returns 0, or SWEEP_ERANGE when f is full (64 flags). */
+int settings_flag_set(struct settings_flags *f, const char *key,
+                      const char *val);
 
 /* Defaults, then file, environment and flags. Returns 0, or -1 with
  * errstr ("FILE:LINE: unknown key 'x'", "--grace: not a number"...). */
@@ -74,8 +83,11 @@ int settings_resolve(struct settings *s, const struct settings_flags *f,
 int settings_set(struct settings *s, const char *key, const char *value,
                  char *errstr, size_t errstr_size);
 void settings_release(struct settings *s);
-/* Every key with its value, as a config file would hold it. */
+/* Every key with its value, as a config file would hold it; secrets
+ * (kafka.*password*, a Redis URL's password) print as "(secret)". */
 void settings_dump(const struct settings *s, FILE *fp);
+/* The value of kafka.<prop> (the last one given), or NULL. */
+const char *settings_kafka(const struct settings *s, const char *prop);
 /* docs/settings.md, generated from the table. */
 void settings_reference(FILE *fp);
 

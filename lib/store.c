@@ -4,6 +4,7 @@
  * read-side queries.
  */
 #include "store.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <math.h>
@@ -72,10 +73,12 @@ static int64_t now_ms(void) {
 /* redis://[user:password@]host[:port][/db] */
 static int parse_url(struct store *s, const char *url) {
     const char *p = url, *at, *slash, *colon;
+    char shown[512]; /* url for messages: never its password */
     size_t hl;
 
+    secret_redact_url(url, shown, sizeof(shown));
     if (strncmp(p, "redis://", 8)) {
-        set_err(s, "'%s' is not a redis:// URL", url);
+        set_err(s, "'%s' is not a redis:// URL", shown);
         return -1;
     }
     p += 8;
@@ -98,14 +101,14 @@ static int parse_url(struct store *s, const char *url) {
         char *end;
         long port = strtol(colon + 1, &end, 10);
         if (end != p + hl || port <= 0 || port > 65535) {
-            set_err(s, "bad port in '%s'", url);
+            set_err(s, "bad port in '%s'", shown);
             return -1;
         }
         s->port = (int)port;
         hl = (size_t)(colon - p);
     }
     if (hl == 0 || hl >= sizeof(s->host)) {
-        set_err(s, "no host in '%s'", url);
+        set_err(s, "no host in '%s'", shown);
         return -1;
     }
     snprintf(s->host, sizeof(s->host), "%.*s", (int)hl, p);
@@ -113,7 +116,7 @@ static int parse_url(struct store *s, const char *url) {
         char *end;
         s->db = (int)strtol(slash + 1, &end, 10);
         if (*end || s->db < 0) {
-            set_err(s, "bad database number in '%s'", url);
+            set_err(s, "bad database number in '%s'", shown);
             return -1;
         }
     }
@@ -770,7 +773,7 @@ static int metric_args_build(struct store *s, int64_t token,
                              const struct msg_metric_event *e,
                              const struct store_target *t,
                              struct metric_args *a) {
-    size_t cap = 13 + 2 * e->n;
+    size_t cap = 14 + 2 * e->n;
     int k = 0, nb = 0;
 
     a->argv = calloc(cap, sizeof(char *));
@@ -794,6 +797,7 @@ static int metric_args_build(struct store *s, int64_t token,
     else
         a->argv[k++] = "";
     a->argv[k++] = I64(a->num[nb], e->r.ts_ms), nb++;
+    a->argv[k++] = e->r.worker_id ? e->r.worker_id : "";
     for (size_t i = 0; i < e->n; i++) {
         if (!isfinite(e->values[i]))
             continue;

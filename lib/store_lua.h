@@ -137,13 +137,15 @@
 
 /* ARGV: token, sweep, run, attempt, event, worker, ts, exit_code ('' when
  * none), signal, reason ('' when none), last_metric_seq ('' when none):
- * at the end, how many metric events the worker sent (metrics_sent). */
+ * at the end, how many metric events the worker sent (metrics_sent). An
+ * event from a worker the attempt was not given to changes nothing. */
 #define LUA_APPLY_LIFE                                                     \
     "if fenced(ARGV[1]) then return 2 end\n"                               \
     "local sk = 'sw:s:' .. ARGV[2]\n"                                      \
     "local rk = 'sw:r:' .. ARGV[2] .. ':' .. ARGV[3]\n"                    \
-    "local r = redis.call('HMGET', rk, 'attempt', 'state')\n"              \
+    "local r = redis.call('HMGET', rk, 'attempt', 'state', 'worker')\n"    \
     "if not r[1] or tonumber(r[1]) ~= tonumber(ARGV[4]) then return 1 end\n" \
+    "if r[3] and r[3] ~= ARGV[6] then return 1 end\n"                      \
     "local st, ev, ts = r[2], ARGV[5], ARGV[7]\n"                          \
     "if st ~= 'pending' and st ~= 'running' then return 1 end\n"          \
     "if ev == 'started' or ev == 'heartbeat' then\n"                       \
@@ -182,8 +184,9 @@
     "return 0\n"
 
 /* ARGV: token, sweep, run, attempt, seq, event JSON, metric name ('' when
- * none), goal ('minimize'/'maximize'), target ('' when none), now, then
- * name, value pairs. A metric event's seq counts the attempt's metric
+ * none), goal ('minimize'/'maximize'), target ('' when none), now, worker
+ * (an event of another worker than the attempt's is ignored), then name,
+ * value pairs. A metric event's seq counts the attempt's metric
  * events from 1, so one past the last one applied is the next expected:
  * a later one means the ones between were lost (a broker that dropped
  * them), counted in metrics_lost. Returns {0, lost} when applied. */
@@ -191,8 +194,9 @@
     "if fenced(ARGV[1]) then return 2 end\n"                               \
     "local sk = 'sw:s:' .. ARGV[2]\n"                                      \
     "local rk = 'sw:r:' .. ARGV[2] .. ':' .. ARGV[3]\n"                    \
-    "local r = redis.call('HMGET', rk, 'attempt', 'last_seq')\n"           \
+    "local r = redis.call('HMGET', rk, 'attempt', 'last_seq', 'worker')\n" \
     "if not r[1] or tonumber(r[1]) ~= tonumber(ARGV[4]) then return 1 end\n" \
+    "if r[3] and r[3] ~= ARGV[11] then return 1 end\n"                     \
     "local seq, last = tonumber(ARGV[5]), tonumber(r[2] or '-1')\n"       \
     "if seq <= last then return 1 end\n"                                   \
     "local lost = seq - math.max(last, 0) - 1\n"                           \
@@ -200,11 +204,11 @@
     "redis.call('RPUSH', rk .. ':hist', ARGV[6])\n"                        \
     "redis.call('HSET', rk, 'last_seq', ARGV[5])\n"                        \
     "redis.call('HINCRBY', rk, 'steps', 1)\n"                              \
-    "if #ARGV >= 12 then\n"                                                \
-    "  redis.call('HSET', rk .. ':sum', unpack(ARGV, 11, #ARGV))\n"        \
+    "if #ARGV >= 13 then\n"                                                \
+    "  redis.call('HSET', rk .. ':sum', unpack(ARGV, 12, #ARGV))\n"        \
     "end\n"                                                                \
     "if ARGV[7] ~= '' and ARGV[9] ~= '' then\n"                            \
-    "  for i = 11, #ARGV - 1, 2 do\n"                                      \
+    "  for i = 12, #ARGV - 1, 2 do\n"                                      \
     "    if ARGV[i] == ARGV[7] then\n"                                     \
     "      local v, t = tonumber(ARGV[i + 1]), tonumber(ARGV[9])\n"        \
     "      if v and ((ARGV[8] == 'maximize' and v >= t) or\n"              \

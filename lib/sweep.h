@@ -22,7 +22,8 @@
     X(SWEEP_EEXHAUSTED, -6, "search space exhausted")                     \
     X(SWEEP_ERANGE, -7, "value out of range")                             \
     X(SWEEP_ENOTSUP, -8, "not supported")                                 \
-    X(SWEEP_ENOENT, -9, "not found")
+    X(SWEEP_ENOENT, -9, "not found")                                      \
+    X(SWEEP_EACCES, -10, "not allowed")
 
 enum sweep_err {
 #define SWEEP_X_ENUM(name, val, msg) name = val,

@@ -18,22 +18,26 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "allow.h"
 #include "codec.h"
 #include "command.h"
 #include "kafka.h"
 #include "log.h"
 #include "proc.h"
 #include "sbuf.h"
+#include "sign.h"
 #include "sweep.h"
 #include "topics.h"
 #include "value.h"
+#include "hash.h"
 
 #define IDLE_RESEND_MS 1000
-#define SEEN_MAX 32 /* recent assignments remembered, to drop redeliveries */
+#define SEEN_MAX (1u << 20) /* assignments remembered (hashes), then forgotten */
 
 struct wrun {
     char *sweep, *run;
@@ -66,12 +70,17 @@ struct worker {
     int64_t next_status, next_heartbeat;
     int64_t idle_since;   /* when the last run ended (dispatch latency) */
     uint64_t malformed;   /* messages that did not decode, skipped */
+    uint64_t refused;     /* unsigned or badly signed, skipped */
+    uint64_t dropped;     /* signed, but not something we asked for */
+    uint64_t runs_started; /* processes started */
+    struct signer *signer; /* NULL: insecure_unsigned */
+    struct allow *allow;  /* NULL: any program */
     FILE *stats;          /* $SWEEP_WORKER_STATS: one line per measure */
     const char *drop;     /* $SWEEP_TEST_DROP_METRICS (tests only) */
     int leaving;          /* preempted: exit once the run is reported */
     int done;             /* exit code + 1 when we should stop */
-    char seen[SEEN_MAX][80]; /* "sweep/run/attempt" of recent assignments */
-    unsigned nseen;
+    uint64_t *seen;       /* hashes of every assignment taken, open addressing */
+    size_t seen_cap, nseen;
     char run_dir[512];
 };
 
@@ -357,6 +366,11 @@ static void start_run(struct worker *w, const struct msg_run_assignment *a) {
         start_failed(w, a, "the command is empty");
         goto fail;
     }
+    if (allow_check(w->allow, argv, a->program, ctx.interpreter, err,
+                    sizeof(err)) < 0) {
+        start_failed(w, a, err);
+        goto fail;
+    }
     r->sweep = strdup(a->r.sweep_id);
     r->run = strdup(a->r.run_id);
     r->attempt = a->r.attempt;
@@ -373,6 +387,7 @@ static void start_run(struct worker *w, const struct msg_run_assignment *a) {
         start_failed(w, a, err);
         goto fail;
     }
+    w->runs_started++;
     LOG(LOG_INFO, "run %s/%s attempt %d started: %s ...", r->sweep, r->run,
         r->attempt, argv[0]);
     if (w->stats) /* idle -> process started, for the dispatch benchmark */
@@ -483,25 +498,91 @@ static void stop_run(struct worker *w, const char *reason, int preempt) {
 
 /* ---- input ---- */
 
-/* Kafka delivers at least once: a producer retry can repeat an
- * assignment. A repeat is neither run twice nor given back (that would
- * requeue the very run we are running), nor counted: the controller's
- * idea of how many assignments reached us must stay exact. */
-static int seen_before(struct worker *w, const struct msg_run_assignment *a) {
-    char key[80];
+/* Logs the first few of a kind of refusal, then only at powers of two:
+ * someone flooding the topic must not flood the log. */
+static int log_this(uint64_t n) {
+    return n <= 10 || !(n & (n - 1));
+}
 
-    snprintf(key, sizeof(key), "%.32s/%.32s/%d", a->r.sweep_id, a->r.run_id,
-             a->r.attempt);
-    for (unsigned i = 0; i < SEEN_MAX && i < w->nseen; i++)
-        if (!strcmp(w->seen[i], key))
+/* Kafka delivers at least once: a producer retry can repeat an
+ * assignment, and anyone who can write to the topic can replay one. A
+ * repeat is neither run twice nor given back (that would requeue the
+ * very run we are running), nor counted: the controller's idea of how
+ * many assignments reached us must stay exact. Every assignment taken is
+ * remembered (a 64-bit hash of sweep, run and attempt) for the worker's
+ * life, up to SEEN_MAX. */
+static int seen_before(struct worker *w, const struct msg_run_assignment *a) {
+    char att[16];
+    uint64_t h = FNV1A_INIT;
+    size_t i;
+
+    h = fnv1a(h, a->r.sweep_id, strlen(a->r.sweep_id) + 1);
+    h = fnv1a(h, a->r.run_id, strlen(a->r.run_id) + 1);
+    snprintf(att, sizeof(att), "%d", (int)a->r.attempt);
+    h = fnv1a(h, att, strlen(att));
+    h |= 1; /* 0 marks an empty slot */
+    if (w->nseen * 2 >= w->seen_cap) {
+        size_t cap = w->seen_cap ? w->seen_cap * 2 : 64;
+        uint64_t *nt = w->nseen >= SEEN_MAX ? NULL : calloc(cap, sizeof(*nt));
+        if (!nt) { /* full (or no memory): start over rather than fail */
+            if (w->seen)
+                memset(w->seen, 0, w->seen_cap * sizeof(*w->seen));
+            w->nseen = 0;
+        } else {
+            for (size_t k = 0; k < w->seen_cap; k++)
+                if (w->seen[k]) {
+                    for (i = w->seen[k] & (cap - 1); nt[i]; i = (i + 1) & (cap - 1))
+                        ;
+                    nt[i] = w->seen[k];
+                }
+            free(w->seen);
+            w->seen = nt;
+            w->seen_cap = cap;
+        }
+    }
+    for (i = h & (w->seen_cap - 1); w->seen[i]; i = (i + 1) & (w->seen_cap - 1))
+        if (w->seen[i] == h)
             return 1;
-    memcpy(w->seen[w->nseen++ % SEEN_MAX], key, strlen(key) + 1);
+    w->seen[i] = h;
+    w->nseen++;
     return 0;
 }
 
-static void on_assignment(struct worker *w, const struct msg_run_assignment *a) {
-    if (strcmp(a->r.worker_id, w->id))
+/* A signed message that is still not ours to act on: dropped, counted,
+ * logged (rate-limited) with where it came from. */
+static void drop(struct worker *w, const struct kmsg *k, const char *what,
+                 const char *why) {
+    w->dropped++;
+    if (log_this(w->dropped))
+        LOG(LOG_WARN, "dropped %s at %s [%d] offset %lld: %s (%llu dropped so far)",
+            what, k->topic, (int)k->partition, (long long)k->offset, why,
+            (unsigned long long)w->dropped);
+}
+
+static void on_assignment(struct worker *w, const struct kmsg *k,
+                          const struct msg_run_assignment *a) {
+    char why[256];
+
+    if (!a->r.worker_id) {
+        /* The schema allows "any worker may take it"; no controller of
+         * ours sends that, and taking it would run it on every worker. */
+        drop(w, k, "an assignment", "it names no worker");
         return;
+    }
+    if (strcmp(a->r.worker_id, w->id))
+        return; /* another worker's: every worker reads every partition */
+    if (w->o.sweep_id && strcmp(a->r.sweep_id, w->o.sweep_id)) {
+        snprintf(why, sizeof(why), "run %.40s/%.40s: this worker serves sweep %.40s only",
+                 a->r.sweep_id, a->r.run_id, w->o.sweep_id);
+        drop(w, k, "an assignment", why);
+        return;
+    }
+    if (!*a->r.sweep_id || !*a->r.run_id || a->r.attempt < 1) {
+        snprintf(why, sizeof(why), "sweep '%.40s', run '%.40s', attempt %d is no run",
+                 a->r.sweep_id, a->r.run_id, (int)a->r.attempt);
+        drop(w, k, "an assignment", why);
+        return;
+    }
     if (seen_before(w, a)) {
         LOG(LOG_INFO, "run %s/%s attempt %d: assignment delivered again: ignored",
             a->r.sweep_id, a->r.run_id, a->r.attempt);
@@ -522,10 +603,18 @@ static void on_assignment(struct worker *w, const struct msg_run_assignment *a) 
     w->next_status = wall_ms() + IDLE_RESEND_MS;
 }
 
-static void on_command(struct worker *w, const struct msg_run_command *c) {
+static void on_command(struct worker *w, const struct kmsg *k,
+                       const struct msg_run_command *c) {
     if (strcmp(c->r.worker_id, w->id))
         return;
     if (c->command == RCMD_SWEEP_DONE) {
+        /* Only a bound worker ends with its sweep; a pool serves them all. */
+        if (!w->o.sweep_id || strcmp(c->r.sweep_id, w->o.sweep_id)) {
+            drop(w, k, "a sweep_done command",
+                 w->o.sweep_id ? "it is about another sweep"
+                               : "a pool worker serves every sweep");
+            return;
+        }
         if (!w->run) {
             LOG(LOG_INFO, "sweep %s: %s", c->r.sweep_id,
                 c->reason ? c->reason : "finished");
@@ -535,32 +624,59 @@ static void on_command(struct worker *w, const struct msg_run_command *c) {
     }
     /* A stop for a run that already ended, or another attempt: ignored. */
     if (w->run && !strcmp(w->run->run, c->r.run_id) &&
+        !strcmp(w->run->sweep, c->r.sweep_id) &&
         w->run->attempt == c->r.attempt)
         stop_run(w, c->reason ? c->reason : "stopped by the controller", 0);
+}
+
+/* Whether k carries the controller's signature (or signatures are off). */
+static int signed_ok(struct worker *w, const struct kmsg *k) {
+    enum sign_verdict v;
+
+    if (!w->signer)
+        return 1;
+    v = signer_verify(w->signer, k->topic, k->key, k->key_len, k->payload,
+                      k->len, k->sig, k->sig_len);
+    if (v == SIGN_OK)
+        return 1;
+    w->refused++;
+    if (log_this(w->refused))
+        LOG(LOG_WARN, "refused a message at %s [%d] offset %lld: %s (%llu refused so far)",
+            k->topic, (int)k->partition, (long long)k->offset,
+            sign_verdict_str(v), (unsigned long long)w->refused);
+    return 0;
+}
+
+static void handle_msg(struct worker *w, const struct kmsg *k) {
+    struct msg m = {0};
+    char err[256];
+
+    /* Unsigned bytes are not even decoded. */
+    if (!signed_ok(w, k))
+        return;
+    if (codec_decode(w->codec, k->payload, k->len, &m, err, sizeof(err)) < 0) {
+        w->malformed++;
+        if (log_this(w->malformed))
+            LOG(LOG_WARN, "skipping malformed message at %s [%d] offset %lld: %s",
+                k->topic, (int)k->partition, (long long)k->offset, err);
+        return;
+    }
+    if (m.kind == MSG_RUN_ASSIGNMENT)
+        on_assignment(w, k, &m.u.assign);
+    else if (m.kind == MSG_RUN_COMMAND)
+        on_command(w, k, &m.u.cmd);
+    else
+        drop(w, k, msg_kind_name(m.kind), "not a kind that belongs on this topic");
+    msg_release(&m);
 }
 
 static void read_kafka(struct worker *w) {
     struct kmsg msgs[64];
     size_t n;
-    char err[256];
 
     while ((n = kafka_consume(w->kafka, msgs, 64, 0)) > 0) {
-        for (size_t i = 0; i < n; i++) {
-            struct msg m = {0};
-            if (codec_decode(w->codec, msgs[i].payload, msgs[i].len, &m, err,
-                             sizeof(err)) < 0) {
-                w->malformed++;
-                LOG(LOG_WARN, "skipping malformed message at %s [%d] offset %lld: %s",
-                    msgs[i].topic, (int)msgs[i].partition,
-                    (long long)msgs[i].offset, err);
-                continue;
-            }
-            if (m.kind == MSG_RUN_ASSIGNMENT)
-                on_assignment(w, &m.u.assign);
-            else if (m.kind == MSG_RUN_COMMAND)
-                on_command(w, &m.u.cmd);
-            msg_release(&m);
-        }
+        for (size_t i = 0; i < n && !w->done; i++)
+            handle_msg(w, &msgs[i]);
         kafka_msgs_release(msgs, n);
     }
 }
@@ -611,9 +727,12 @@ struct worker *worker_new(const struct worker_opts *o, char *errstr,
     const char *topic;
     sigset_t mask;
     unsigned rnd = (unsigned)time(NULL) ^ (unsigned)getpid();
+    uint32_t rid;
 
-    if (!w)
+    if (!w) {
+        signer_free(o->signer);
         return NULL;
+    }
     w->o = *o;
     if (!w->o.pool)
         w->o.pool = "default";
@@ -624,8 +743,28 @@ struct worker *worker_new(const struct worker_opts *o, char *errstr,
     if (!w->o.max_consecutive_failures)
         w->o.max_consecutive_failures = 5;
     gethostname(w->host, sizeof(w->host) - 1);
-    snprintf(w->id, sizeof(w->id), "%.40s-%d-%04x", w->host, (int)getpid(),
-             (rand_r(&rnd) & 0xffff));
+    /* 32 random bits: a later worker with the same host and pid must not
+     * get our id, or assignments made for us could be replayed to it. */
+    if (getrandom(&rid, sizeof(rid), 0) != (ssize_t)sizeof(rid))
+        rid = (uint32_t)rand_r(&rnd) << 16 ^ (uint32_t)rand_r(&rnd);
+    snprintf(w->id, sizeof(w->id), "%.40s-%d-%08x", w->host, (int)getpid(),
+             (unsigned)rid);
+    w->sigfd = -1;
+    w->signer = o->signer;
+    w->o.signer = NULL;
+    if (!w->signer && !o->st->insecure_unsigned) {
+        snprintf(errstr, errstr_size, "worker: no signing key");
+        goto fail;
+    }
+    if (!w->signer)
+        LOG(LOG_WARN, "insecure_unsigned: running unsigned assignments: anyone "
+            "who can write to %s.assign can run programs here",
+            o->st->prefix);
+    if (allow_add_list(&w->allow, o->st->allow_program, errstr, errstr_size) < 0)
+        goto fail;
+    for (size_t i = 0; i < o->nallow; i++)
+        if (allow_add(&w->allow, o->allow[i], errstr, errstr_size) < 0)
+            goto fail;
     if (o->st->run_dir && *o->st->run_dir)
         snprintf(w->run_dir, sizeof(w->run_dir), "%s", o->st->run_dir);
     else
@@ -676,6 +815,9 @@ void worker_free(struct worker *w) {
     run_free(w->run);
     kafka_free(w->kafka);
     codec_free(w->codec);
+    signer_free(w->signer);
+    allow_free(w->allow);
+    free(w->seen);
     if (w->sigfd >= 0)
         close(w->sigfd);
     if (w->stats)
@@ -683,43 +825,70 @@ void worker_free(struct worker *w) {
     free(w);
 }
 
+int worker_step(struct worker *w, int max_wait_ms) {
+    struct pollfd p[5];
+    int n = 0, fds[3];
+    int64_t now = wall_ms();
+    int timeout = max_wait_ms;
+
+    if (w->done)
+        return 0;
+    p[n++] = (struct pollfd){w->sigfd, POLLIN, 0};
+    p[n++] = (struct pollfd){kafka_fd(w->kafka), POLLIN, 0};
+    if (w->run) {
+        size_t k = proc_fds(w->run->proc, fds);
+        for (size_t i = 0; i < k; i++)
+            p[n++] = (struct pollfd){fds[i], POLLIN, 0};
+    }
+    if (w->run && w->next_heartbeat - now < timeout)
+        timeout = (int)(w->next_heartbeat - now);
+    if (timeout < 0)
+        timeout = 0;
+    if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR) {
+        LOG(LOG_ERROR, "poll: %s", strerror(errno));
+        w->done = 2;
+        return 0;
+    }
+    for (int i = 2; i < n && w->run; i++)
+        if (p[i].revents)
+            proc_read(w->run->proc, p[i].fd);
+    if (p[0].revents)
+        read_signals(w);
+    if (p[1].revents)
+        read_kafka(w);
+    if (w->run) /* a SIGCHLD is cheap to miss, a waitpid cheap to do */
+        reap(w);
+    kafka_poll(w->kafka, 0);
+    timers(w, wall_ms());
+    return !w->done;
+}
+
+void worker_handle(struct worker *w, const struct kmsg *k) {
+    handle_msg(w, k);
+}
+
+void worker_get_stats(const struct worker *w, struct worker_stats *s) {
+    s->runs_started = w->runs_started;
+    s->runs_done = (uint64_t)w->runs_done;
+    s->received = (uint64_t)w->received;
+    s->malformed = w->malformed;
+    s->refused = w->refused;
+    s->dropped = w->dropped;
+    s->running = w->run != NULL;
+    s->done = w->done;
+}
+
 int worker_run(struct worker *w) {
     LOG(LOG_INFO, "worker %s ready (%s %s)", w->id, w->o.sweep_id ? "sweep" : "pool",
         w->o.sweep_id ? w->o.sweep_id : w->o.pool);
-    while (!w->done) {
-        struct pollfd p[5];
-        int n = 0, fds[3];
-        int64_t now = wall_ms();
-        int timeout = 100;
-
-        p[n++] = (struct pollfd){w->sigfd, POLLIN, 0};
-        p[n++] = (struct pollfd){kafka_fd(w->kafka), POLLIN, 0};
-        if (w->run) {
-            size_t k = proc_fds(w->run->proc, fds);
-            for (size_t i = 0; i < k; i++)
-                p[n++] = (struct pollfd){fds[i], POLLIN, 0};
-        }
-        if (w->run && w->next_heartbeat - now < timeout)
-            timeout = (int)(w->next_heartbeat - now);
-        if (timeout < 0)
-            timeout = 0;
-        if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR)
-            break;
-        for (int i = 2; i < n && w->run; i++)
-            if (p[i].revents)
-                proc_read(w->run->proc, p[i].fd);
-        if (p[0].revents)
-            read_signals(w);
-        if (p[1].revents)
-            read_kafka(w);
-        if (w->run) /* a SIGCHLD is cheap to miss, a waitpid cheap to do */
-            reap(w);
-        kafka_poll(w->kafka, 0);
-        timers(w, wall_ms());
-    }
+    while (worker_step(w, 100))
+        ;
     send_status(w, WS_LEAVING);
     kafka_flush(w->kafka, 5000);
-    LOG(LOG_INFO, "worker %s leaving after %ld runs (%llu malformed messages skipped)",
-        w->id, w->runs_done, (unsigned long long)w->malformed);
+    LOG(LOG_INFO, "worker %s leaving after %ld runs (%llu malformed messages "
+        "skipped, %llu refused as unsigned or badly signed, %llu dropped as "
+        "not asked for)",
+        w->id, w->runs_done, (unsigned long long)w->malformed,
+        (unsigned long long)w->refused, (unsigned long long)w->dropped);
     return w->done - 1;
 }

@@ -20,10 +20,21 @@ struct worker_opts {
     int max_initial_failures;    /* within the first initial_window_s; default 3 */
     double initial_window_s;     /* default 60 */
     int max_consecutive_failures; /* default 5 */
+    /* --allow-program: files and directories (borrowed), added to the
+     * settings' allow_program list; none and an empty list: any. */
+    const char *const *allow;
+    size_t nallow;
+    /* Verifies what the worker acts on (signer_require()); the worker
+     * takes ownership, even when worker_new() fails. NULL only with
+     * st->insecure_unsigned. */
+    struct signer *signer;
 };
 
 struct worker;
 
+/* NULL with errstr when the settings do not hold up: no signer without
+ * insecure_unsigned, an allowed path that does not exist, Kafka
+ * unreachable for 15 s... */
 struct worker *worker_new(const struct worker_opts *o, char *errstr,
                           size_t errstr_size);
 void worker_free(struct worker *w);
@@ -34,5 +45,24 @@ void worker_free(struct worker *w);
  * signalfd. */
 int worker_run(struct worker *w);
 const char *worker_id(const struct worker *w);
+
+/* One turn of worker_run()'s loop, waiting up to max_wait_ms for
+ * something to do; returns 0 once the worker is done. For tests and the
+ * handler fuzz target, like the two below. */
+int worker_step(struct worker *w, int max_wait_ms);
+/* One message as if read from the assign topic: verified, decoded and
+ * acted on. k and what it points to are borrowed for the call. */
+struct kmsg;
+void worker_handle(struct worker *w, const struct kmsg *k);
+
+struct worker_stats {
+    uint64_t runs_started; /* processes started */
+    uint64_t runs_done;
+    uint64_t received;     /* assignments addressed to us, taken or given back */
+    uint64_t malformed, refused, dropped;
+    int running;           /* a run is going */
+    int done;              /* 0 going; else worker_run()'s exit code + 1 */
+};
+void worker_get_stats(const struct worker *w, struct worker_stats *s);
 
 #endif

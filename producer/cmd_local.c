@@ -28,6 +28,8 @@
 #include "cli.h"
 #include "log.h"
 #include "sig.h"
+#include "secret.h"
+#include "sign.h"
 #include "config.h"
 #include "store.h"
 #include "sweep.h"
@@ -184,11 +186,40 @@ static int start_redis(struct local *L) {
     return spawn(&L->redis, "redis", argv, log, -1);
 }
 
+/* A fresh signing key for this session, in the private directory, given
+ * to the controller and the workers through the environment (a path: the
+ * key itself is never on a command line). */
+static int make_key(struct local *L) {
+    char path[300], key[65];
+    int fd;
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "%s/signing.key", L->dir);
+    if (sign_keygen(key) < 0) {
+        fprintf(stderr, "sweep local: no randomness for a signing key\n");
+        return -1;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    key[64] = '\n';
+    n = fd >= 0 ? write(fd, key, 65) : -1;
+    memset(key, 0, sizeof(key));
+    if (fd < 0 || n != 65 || close(fd) < 0) {
+        fprintf(stderr, "sweep local: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    unsetenv(SIGN_ENV);
+    setenv("SWEEP_SIGNING_KEY_FILE", path, 1);
+    return 0;
+}
+
 static int start_programs(struct local *L, const char *sweep_id) {
     char prog[600], log[300], runs[300];
-    char *ctl[] = {prog, "--brokers", L->brokers, "--redis", L->redis_url,
-                   "--lease-ttl", "2000", NULL};
+    /* The Redis URL may hold a password: the environment, not argv. */
+    char *ctl[] = {prog, "--brokers", L->brokers, "--lease-ttl", "2000", NULL};
 
+    if (make_key(L) < 0)
+        return -1;
+    setenv("SWEEP_REDIS_URL", L->redis_url, 1);
     snprintf(prog, sizeof(prog), "%s/sweep-controller", L->bindir);
     snprintf(log, sizeof(log), "%s/controller.log", L->dir);
     if (spawn(&L->controller, "controller", ctl, log, -1) < 0)
@@ -413,6 +444,12 @@ static int parse_local(int argc, char **argv, struct local *L, const char **file
             L->json = 1;
             break;
         case 'r':
+            if (secret_url_has_password(optarg)) {
+                fprintf(stderr, "sweep local: --redis: a password on the command "
+                                "line is visible to every user (ps); give the "
+                                "URL in $SWEEP_REDIS_URL instead\n");
+                return EXIT_USAGE;
+            }
             L->redis_given = optarg;
             break;
         case 'k':
@@ -496,7 +533,8 @@ int cmd_local(int argc, char **argv) {
     if (cli_create_sweep(&st, cfg, cfg->name, id))
         goto out;
     fprintf(stderr, "sweep local: sweep %s (%s), broker %s, %s, %d workers, logs in %s\n",
-            id, config_method_name(cfg->method), L.brokers, L.redis_url, L.nworkers, L.dir);
+            id, config_method_name(cfg->method), L.brokers,
+            secret_redact_url(L.redis_url, err, sizeof(err)), L.nworkers, L.dir);
     if (cfg->method != METHOD_GRID && !cfg->run_cap)
         fprintf(stderr, "sweep local: a %s sweep without run_cap runs until Ctrl-C\n",
                 config_method_name(cfg->method));

@@ -33,7 +33,9 @@ static const struct subcommand subcommands[] = {
     {"runs", cmd_runs, "a sweep's runs"},
     {"best", cmd_best, "a sweep's best run"},
     {"broker", cmd_broker, "run the embedded Kafka-protocol broker"},
+    {"init-topics", cmd_init_topics, "create or check the topics on a Kafka cluster"},
     {"local", cmd_local, "run a whole sweep on this machine"},
+    {"keygen", cmd_keygen, "print a new key that signs run assignments"},
 };
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))

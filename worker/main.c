@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "sig.h"
+#include "sign.h"
 #include "settings.h"
 #include "sweep.h"
 #include "worker.h"
@@ -34,11 +35,20 @@ static void usage(FILE *fp) {
             "      --max-consecutive-failures N  give up after N failures in a row\n"
             "                         (default 5)\n"
             "      --run-dir DIR      run logs and files (default $TMPDIR/sweep-runs)\n"
+            "      --allow-program PATH  run only programs that resolve to this\n"
+            "                         file or into this directory (repeatable;\n"
+            "                         setting allow_program); others fail\n"
+            "      --insecure-unsigned  accept unsigned assignments (a private\n"
+            "                         cluster only; setting insecure_unsigned)\n"
             "  -h, --help             this help\n"
             "      --version          the version\n"
             "\n"
             "SIGTERM (a spot instance going away): the run gets SIGTERM, then\n"
             "SIGKILL after the grace, is reported preempted and is requeued at once.\n"
+            "\n"
+            "Assignments must be signed with the controller's key: signing_key_file\n"
+            "FILE in the --config file or $SWEEP_SIGNING_KEY_FILE, or the key itself\n"
+            "in $SWEEP_SIGNING_KEY (never a flag). docs/security.md.\n"
             "\n" SETTINGS_HELP);
 }
 
@@ -64,12 +74,16 @@ int main(int argc, char **argv) {
         {"initial-window", required_argument, NULL, 'w'},
         {"max-consecutive-failures", required_argument, NULL, 'f'},
         {"run-dir", required_argument, NULL, 'd'},
+        {"allow-program", required_argument, NULL, 'a'},
+        {"insecure-unsigned", no_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         SETTINGS_LONG_OPTIONS,
         {NULL, 0, NULL, 0}};
     struct settings_flags flags = {0};
     struct worker_opts wo = {0};
+    const char **allow = calloc((size_t)argc + 1, sizeof(*allow));
+    size_t nallow = 0;
     struct settings st;
     struct worker *w;
     char errstr[512];
@@ -89,21 +103,35 @@ int main(int argc, char **argv) {
             wo.pool = optarg;
             break;
         case 'g':
-            flags.key[flags.n] = "grace";
-            flags.val[flags.n++] = optarg;
-            break;
         case 'd':
-            flags.key[flags.n] = "run_dir";
-            flags.val[flags.n++] = optarg;
+        case 'u':
+            if (settings_flag_set(&flags, c == 'g' ? "grace" : c == 'd' ? "run_dir"
+                                                   : "insecure_unsigned",
+                                  c == 'u' ? "1" : optarg) < 0) {
+                fprintf(stderr, "sweep-worker: too many flags\n");
+                return 2;
+            }
+            break;
+        case 'a':
+            if (allow)
+                allow[nallow++] = optarg;
             break;
         case 'i':
             if (parse_long("--max-initial-failures", optarg, &v) < 0)
                 return 2;
             wo.max_initial_failures = (int)v;
             break;
-        case 'w':
-            wo.initial_window_s = atof(optarg);
+        case 'w': {
+            char *end;
+            errno = 0;
+            wo.initial_window_s = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(wo.initial_window_s > 0)) {
+                fprintf(stderr, "sweep-worker: --initial-window needs a positive "
+                                "number of seconds, not '%s'\n", optarg);
+                return 2;
+            }
             break;
+        }
         case 'f':
             if (parse_long("--max-consecutive-failures", optarg, &v) < 0)
                 return 2;
@@ -150,15 +178,30 @@ int main(int argc, char **argv) {
     sigaddset(&mask, SIGCHLD);
     if (sig_block_and_route(&mask) < 0) /* see sig.h: OpenBLAS threads */
         perror("sigaction");
+    if (!allow) {
+        fprintf(stderr, "sweep-worker: out of memory\n");
+        return 1;
+    }
+    if (signer_require(st.signing_key_file, (int)st.insecure_unsigned,
+                       &wo.signer, errstr, sizeof(errstr)) < 0) {
+        fprintf(stderr, "sweep-worker: %s\n", errstr);
+        settings_release(&st);
+        free(allow);
+        return 2;
+    }
     wo.st = &st;
+    wo.allow = allow;
+    wo.nallow = nallow;
     w = worker_new(&wo, errstr, sizeof(errstr));
     if (!w) {
         LOG(LOG_ERROR, "%s", errstr);
         settings_release(&st);
+        free(allow);
         return 1;
     }
     rc = worker_run(w);
     worker_free(w);
     settings_release(&st);
+    free(allow);
     return rc;
 }

@@ -40,6 +40,11 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench_runtime.XXXXXX") || exit 1
 : >"$tmp/pids"
 driver=""
+# The runtime signs its assignments: one key for every process of the run.
+unset SWEEP_SIGNING_KEY
+SWEEP_SIGNING_KEY_FILE=$tmp/signing.key
+export SWEEP_SIGNING_KEY_FILE
+"$SWEEP_BIN/sweep" keygen --output "$SWEEP_SIGNING_KEY_FILE" || exit 1
 
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {

@@ -83,8 +83,10 @@ def assign_all(c, topic, secs=20):
     return tps
 
 
-def read_topic(brokers, topic):
-    """Every (key, value) of every partition, up to the end offsets."""
+def read_topic(brokers, topic, headers=False):
+    """Every (partition, offset, key, value) of every partition, up to the
+    end offsets; with headers, each tuple ends with the message's
+    headers (a list of (name, bytes))."""
     from kafka import KafkaConsumer, TopicPartition
     c = KafkaConsumer(bootstrap_servers=brokers, group_id=None,
                       enable_auto_commit=False, consumer_timeout_ms=1000,
@@ -100,7 +102,8 @@ def read_topic(brokers, topic):
         for recs in c.poll(timeout_ms=500).values():
             for m in recs:
                 if m.offset < end[TopicPartition(m.topic, m.partition)]:
-                    out.append((m.partition, m.offset, m.key, m.value))
+                    out.append((m.partition, m.offset, m.key, m.value) +
+                               ((list(m.headers or []),) if headers else ()))
     else:
         raise SystemExit("could not read %s to its end offsets %r" % (topic, end))
     c.close()
@@ -248,11 +251,13 @@ def cmd_garbage(schema_dir, out_dir):
 
 def cmd_replay(brokers, topic):
     from kafka import KafkaProducer
-    msgs, _ = read_topic(brokers, topic)
+    msgs, _ = read_topic(brokers, topic, headers=True)
     p = KafkaProducer(bootstrap_servers=brokers, acks="all",
                       api_version_auto_timeout_ms=10000)
-    for part, _off, key, value in msgs:
-        p.send(topic, key=key, value=value, partition=part)
+    # Headers too: a signed assignment sent again is still signed (a
+    # producer retry repeats the whole record).
+    for part, _off, key, value, hdrs in msgs:
+        p.send(topic, key=key, value=value, partition=part, headers=hdrs)
     p.flush(20)
     p.close(5)
     print(len(msgs))

@@ -1,7 +1,9 @@
 # lib.sh - shared helpers of the integration tests (POSIX sh, sourced from
 # the repository root: . tests/integration/lib.sh).
 #
-#   it_init NAME          temp dir $IT_TMP, counters, the cleanup trap
+#   it_init NAME          temp dir $IT_TMP, counters, the cleanup trap, and
+#                         a fresh signing key in $SWEEP_SIGNING_KEY_FILE
+#                         (exported: every controller and worker shares it)
 #   ok DESC               "ok - DESC"
 #   notok DESC [LOG...]   "FAIL - DESC", then the last lines of each LOG
 #   check DESC CMD...     ok when CMD exits 0, else its output as detail
@@ -52,6 +54,11 @@ it_init() {
     export IT_PIDS
     trap it_cleanup EXIT
     trap 'exit 1' HUP INT TERM
+    unset SWEEP_SIGNING_KEY
+    SWEEP_SIGNING_KEY_FILE=$IT_TMP/signing.key
+    export SWEEP_SIGNING_KEY_FILE
+    "$SWEEP" keygen --output "$SWEEP_SIGNING_KEY_FILE" ||
+        echo "FAIL - sweep keygen --output $SWEEP_SIGNING_KEY_FILE"
 }
 
 # it_prog_pids: pids recorded in $IT_PIDS whose process is still one of

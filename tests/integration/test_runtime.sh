@@ -800,6 +800,16 @@ s7() {
             printf 'garbage:\n' | timeout 20 "$KCAT" -P -Z -b "$BOOT" -t "sweeps.$t" -K:
         } >>"$D/kcat.log" 2>&1
     done
+    # The workers refuse unsigned bytes before decoding them: the same
+    # garbage, signed with our key, reaches their decoder.
+    ns=0
+    for f in "$D/garbage/assign/"*; do
+        sig=$(PYTHONPATH=$ROOT/tests/integration "$PY" "$ROOT/tests/integration/forge.py" \
+            sign "$SWEEP_SIGNING_KEY_FILE" sweeps.assign "" "$f")
+        timeout 20 "$KCAT" -P -b "$BOOT" -t sweeps.assign -H "sweep-sig=$sig" "$f" \
+            >>"$D/kcat.log" 2>&1
+        ns=$((ns + 1))
+    done
     n=$((n + 2))
     note "sent $n malformed messages to each of sweeps.{control,assign,events,metrics} (+ an empty and a NULL value)"
     sleep 2
@@ -824,11 +834,17 @@ s7() {
         fi
     done
     for w in w1 w2; do
-        c=$(grep -c "skipping malformed message at sweeps.assign \[[0-9]*\] offset [0-9]*" "$D/$w.log")
+        c=$(grep -c "refused a message at sweeps.assign \[[0-9]*\] offset [0-9]*: unsigned" "$D/$w.log")
         if [ "$c" -eq "$n" ]; then
-            ok "s7: $w skips each of the $n messages on sweeps.assign once"
+            ok "s7: $w refuses each of the $n unsigned messages on sweeps.assign once"
         else
-            notok "s7: $w skips each of the $n messages on sweeps.assign once (logged $c)" "$D/$w.log"
+            notok "s7: $w refuses each of the $n unsigned messages on sweeps.assign once (logged $c)" "$D/$w.log"
+        fi
+        c=$(grep -c "skipping malformed message at sweeps.assign \[[0-9]*\] offset [0-9]*" "$D/$w.log")
+        if [ "$c" -eq "$ns" ]; then
+            ok "s7: $w skips each of the $ns signed malformed messages on sweeps.assign once"
+        else
+            notok "s7: $w skips each of the $ns signed malformed messages on sweeps.assign once (logged $c)" "$D/$w.log"
         fi
     done
     grid_yaml "$D/sweep.yaml" "$STEPS_CMD" "  x: {values: [1, 2, 3]}
@@ -856,10 +872,10 @@ assert sorted(r["params"]["x"] for r in runs) == [1, 2, 3], runs
         notok "s7: the controller counts $want malformed messages (its 'stopping:' line)" "$D/ctl.log"
     fi
     for w in w1 w2; do
-        if grep -q "leaving after .*($n malformed messages skipped)" "$D/$w.log"; then
-            ok "s7: $w counts $n malformed messages"
+        if grep -q "leaving after .*($ns malformed messages skipped, $n refused as unsigned" "$D/$w.log"; then
+            ok "s7: $w counts $ns malformed and $n refused messages"
         else
-            notok "s7: $w counts $n malformed messages (its 'leaving' line)" "$D/$w.log"
+            notok "s7: $w counts $ns malformed and $n refused messages (its 'leaving' line)" "$D/$w.log"
         fi
     done
     teardown

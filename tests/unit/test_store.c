@@ -317,6 +317,18 @@ static int mk_run(int64_t tok, const char *sweep, const char *run, int64_t gi,
     return store_run_create(st, tok, &n);
 }
 
+/* The worker the run is given to now (events name it: those of another
+ * worker are ignored), "w1" when it has none; static for 16 more calls. */
+static char *holder_of(const char *sweep, const char *run) {
+    static char buf[16][64];
+    static unsigned k;
+    char *w = rstr("HGET sw:r:%s:%s worker", sweep, run), *b = buf[k++ % 16];
+
+    snprintf(b, 64, "%s", w ? w : "w1");
+    free(w);
+    return b;
+}
+
 static struct msg_run_lifecycle life(const char *sweep, const char *run,
                                      int attempt, enum lifecycle_event ev,
                                      int64_t ts) {
@@ -324,7 +336,7 @@ static struct msg_run_lifecycle life(const char *sweep, const char *run,
 
     e.r.sweep_id = (char *)sweep;
     e.r.run_id = (char *)run;
-    e.r.worker_id = "w1";
+    e.r.worker_id = holder_of(sweep, run);
     e.r.attempt = attempt;
     e.r.ts_ms = ts;
     e.event = ev;
@@ -356,7 +368,7 @@ static void mev_init(struct mev *m, const char *sweep, const char *run,
     memset(m, 0, sizeof(*m));
     m->e.r.sweep_id = (char *)sweep;
     m->e.r.run_id = (char *)run;
-    m->e.r.worker_id = "w1";
+    m->e.r.worker_id = holder_of(sweep, run);
     m->e.r.attempt = attempt;
     m->e.r.seq = seq;
     m->e.r.ts_ms = ts;
@@ -980,6 +992,15 @@ static void test_lifecycle(void) {
     CHECK_INT(rint_("HEXISTS sw:r:lc:r2 ended_at"), 0);
     CHECK_INT(hnum("sw:s:lc", "n:pending"), 1);
 
+    /* Another worker's events for the attempt: ignored (a forged or
+     * misdirected event changes nothing). */
+    e = life("lc", "r2", 2, LC_STARTED, 1750);
+    e.r.worker_id = "intruder";
+    CHECK_INT(store_apply_life(st, tok, &e), STORE_IGNORED);
+    e.event = LC_FINISHED;
+    CHECK_INT(store_apply_life(st, tok, &e), STORE_IGNORED);
+    CHECK_HSTR("sw:r:lc:r2", "state", "pending");
+    CHECK_HSTR("sw:r:lc:r2", "worker", "w2");
     /* crash: crashed and requeued, once. */
     CHECK_INT(apply_life(tok, "lc", "r2", 2, LC_STARTED, 1800), STORE_OK);
     CHECK_INT(store_run_crash(st, tok, "lc", "r2", 1, "old", 1900), STORE_IGNORED);
@@ -1136,6 +1157,10 @@ static void test_metrics(void) {
         free(run);
         free(params);
         mev_init(&m[0], "m", "r2", 1, 7, 7, 2002, 2, names, v1);
+        CHECK_INT(apply1(tok, &m[0], NULL), STORE_IGNORED);
+        CHECK_INT(rint_("LLEN sw:r:m:r2:hist"), 0);
+        mev_init(&m[0], "m", "r2", 2, 1, 0, 2003, 2, names, v1);
+        m[0].e.r.worker_id = "w1"; /* not the attempt's worker: ignored */
         CHECK_INT(apply1(tok, &m[0], NULL), STORE_IGNORED);
         CHECK_INT(rint_("LLEN sw:r:m:r2:hist"), 0);
         mev_init(&m[0], "m", "r2", 2, 1, 0, 2003, 2, names, v1);
