@@ -91,7 +91,7 @@ $(O)/bench/%: $(O)/tests/bench/%.o $(LIBSWEEP)
 
 # Each fuzz target's checked-in corpus, replayed by the normal build (make
 # test): the target linked with replay.c instead of libFuzzer.
-FUZZ_TARGETS := config codec runs metrics
+FUZZ_TARGETS := config codec runs metrics handlers
 FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(O)/tests/test_fuzz_%)
 
 $(O)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(LIBSWEEP)
@@ -131,10 +131,12 @@ FUZZ_FLAGS_config = -max_len=4096 -dict=tests/fuzz/yaml.dict
 FUZZ_FLAGS_codec = -max_len=2048
 FUZZ_FLAGS_runs = -max_len=8192
 FUZZ_FLAGS_metrics = -max_len=4096
+FUZZ_FLAGS_handlers = -max_len=1024 -detect_leaks=0
 FUZZ_CORPUS_config = tests/fuzz/corpus
 FUZZ_CORPUS_codec = tests/fuzz/codec
 FUZZ_CORPUS_runs = tests/fuzz/runs
 FUZZ_CORPUS_metrics = tests/fuzz/metrics
+FUZZ_CORPUS_handlers = tests/fuzz/handlers
 fuzz:
 	@$(MAKE) --no-print-directory O=build/fuzz CC=clang \
 	    SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \

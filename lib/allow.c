@@ -177,21 +177,22 @@ int allow_check(const struct allow *a, char *const *argv, const char *program,
             goto out;
         }
     }
-    /* env [NAME=VALUE...] command ... */
+    /* env command ...: looked through. Not env NAME=VALUE: a variable
+     * changes what runs (PATH=DIR finds DIR/sh, LD_PRELOAD, BASH_ENV,
+     * PYTHONPATH...), nor env's options (-S splits a string into a
+     * command line). */
     if ((exe = resolve_exe(argv[0])) && !strcmp(base(exe), "env") &&
         !inside(a, exe)) {
-        for (i = 1; argv[i] && argv[i][0] != '-' && strchr(argv[i], '=') &&
-                    !memchr(argv[i], '/', (size_t)(strchr(argv[i], '=') - argv[i]));
-             i++)
-            ;
+        i = 1;
         if (!argv[i]) {
             snprintf(why, why_size, "'%.100s' names no command to run "
                      "(--allow-program)", argv[0]);
             goto out;
         }
-        if (argv[i][0] == '-') {
-            snprintf(why, why_size, "'%.100s %.100s': env with options is "
-                     "refused by --allow-program", argv[0], argv[i]);
+        if (argv[i][0] == '-' || strchr(argv[i], '=')) {
+            snprintf(why, why_size, "'%.100s %.100s': env with %s is refused by "
+                     "--allow-program (it can change what runs)", argv[0], argv[i],
+                     argv[i][0] == '-' ? "options" : "variables");
             goto out;
         }
         free(exe);

@@ -6,7 +6,8 @@
  *
  *   - the config's `program`, when it has one;
  *   - what the command executes: argv[0] (searched in PATH like
- *     posix_spawnp), after `env` and its NAME=VALUE words. When that is
+ *     posix_spawnp), after a plain `env` (env with variables or options
+ *     is refused: PATH=DIR or LD_PRELOAD change what runs). When that is
  *     an interpreter (sh, bash, dash, python, python3..., or the
  *     configured ${interpreter}) that is not itself allowed, the script
  *     it is given must be allowed instead; its options may only be

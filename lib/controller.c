@@ -71,7 +71,11 @@ struct ctl_worker {
 
 /* The `wseq` of the next assignment to w: its count once it has it. */
 static int64_t next_wseq(const struct ctl_worker *w) {
-    return (w->sent > w->received ? w->sent : w->received) + 1;
+    int64_t n = w->sent > w->received ? w->sent : w->received;
+
+    /* received is what a status claims, any long: INT64_MAX + 1 would
+     * overflow (undefined; in practice wseq and sent wrap to INT64_MIN). */
+    return n < INT64_MAX ? n + 1 : INT64_MAX;
 }
 
 struct offset {
@@ -94,6 +98,7 @@ struct controller {
     int64_t token;
     int leader;
     int fenced;   /* a write was refused (or failed): stop, re-read, re-lead */
+    int fatal;    /* the cluster refuses us: controller_run() returns 1 */
     struct ctl_sweep *sweeps;
     size_t nsweeps;
     struct ctl_run *runs;
@@ -961,6 +966,7 @@ static int open_reader(struct controller *c) {
     json_t *saved = store_offsets_load(c->store), *v;
     const char *key;
     char err[256];
+    int rc;
 
     json_object_foreach(saved, key, v) {
         const char *colon = strrchr(key, ':');
@@ -972,8 +978,12 @@ static int open_reader(struct controller *c) {
                    strtoll(json_string_value(v), NULL, 10));
     }
     json_decref(saved);
-    if (kafka_read(c->kafka, topics, 3, KAFKA_FROM_BEGINNING, 10000, err, sizeof(err))) {
+    if ((rc = kafka_read(c->kafka, topics, 3, KAFKA_FROM_BEGINNING, 10000, err,
+                         sizeof(err)))) {
         LOG(LOG_ERROR, "cannot read the topics: %s", err);
+        /* Wrong credentials or ACLs do not get better by waiting. */
+        if (rc == SWEEP_EACCES)
+            c->fatal = 1;
         return -1;
     }
     return 0;
@@ -1134,6 +1144,17 @@ struct controller *controller_new(const struct controller_opts *o,
         controller_free(c);
         return NULL;
     }
+    {
+        char err[512];
+        int rc = kafka_check(c->kafka, 10000, err, sizeof(err));
+        if (rc == SWEEP_EACCES) {
+            snprintf(errstr, errstr_size, "%s", err);
+            controller_free(c);
+            return NULL;
+        }
+        if (rc < 0)
+            LOG(LOG_WARN, "%s; retrying in the background", err);
+    }
     ensure_topics(c);
     return c;
 }
@@ -1246,7 +1267,7 @@ void controller_reset(struct controller *c) {
 }
 
 int controller_run(struct controller *c, volatile sig_atomic_t *stop) {
-    while (!stop_requested(c, stop))
+    while (!stop_requested(c, stop) && !c->fatal)
         controller_step(c, TICK_MS);
-    return 0;
+    return c->fatal ? 1 : 0;
 }

@@ -26,9 +26,20 @@
 #define KAFKA_BATCH 256 /* messages per rd_kafka_consume_batch_queue */
 #define KAFKA_FREE_FLUSH_MS 5000
 #define KAFKA_QUEUE_FULL_WAIT_MS 2000
+#define KAFKA_AWAY_MS 2000 /* no delivery this long with a backlog: away */
 
 struct kafka {
     rd_kafka_t *prod;
+    rd_kafka_conf_t *prod_conf; /* a copy: a fatal error needs a new one */
+    int fatal;                  /* the producer hit a fatal error */
+    char refused[512];          /* why the cluster refuses us (SASL, TLS):
+                                   waiting does not help */
+    int drop_at;                /* queued messages past which droppable
+                                   ones are dropped (90% of the queue) */
+    int slow_at, resume_at;     /* kafka_backlog(): 50% and 25% of it */
+    int slowed;                 /* over slow_at, not yet under resume_at */
+    int64_t progress_ms;        /* last delivery, or when the queue last
+                                   went from empty to not */
     rd_kafka_queue_t *pq;       /* the producer's main queue */
     rd_kafka_t *cons;           /* NULL until kafka_read() */
     rd_kafka_conf_t *cons_conf; /* the consumer's, until it is created */
@@ -79,12 +90,27 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
  * retrying with backoff, so none of them stops us. */
 static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
                            void *opaque) {
+    struct kafka *k = opaque;
     char fatal[512];
 
-    (void)opaque;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        /* Only the idempotent producer has fatal errors (its sequence
+         * can no longer be trusted): the next produce makes a new one. */
         rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-        LOG(LOG_ERROR, "kafka %s: fatal error: %s", rd_kafka_name(rk), fatal);
+        LOG(LOG_ERROR, "kafka %s: fatal error: %s; starting a new producer",
+            rd_kafka_name(rk), fatal);
+        if (k && rk == k->prod)
+            k->fatal = 1;
+        return;
+    }
+    if (k && (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL)) {
+        /* Wrong credentials or certificates: said once, loudly. */
+        if (!k->refused[0])
+            LOG(LOG_ERROR, "kafka %s: %s: %s (check the kafka.sasl.* and kafka.ssl.* "
+                "settings); retrying", rd_kafka_name(rk),
+                err == RD_KAFKA_RESP_ERR__SSL ? "TLS handshake failed" : "authentication failed",
+                reason);
+        snprintf(k->refused, sizeof(k->refused), "%s", reason);
         return;
     }
     LOG(LOG_WARN, "kafka %s: %s (%s); retrying", rd_kafka_name(rk), reason,
@@ -100,6 +126,7 @@ static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
     (void)rk;
     if (!m->err) {
         k->st.delivered++;
+        k->progress_ms = now_ms();
         return;
     }
     n = ++k->st.delivery_errors;
@@ -166,12 +193,14 @@ static int conf_producer(rd_kafka_conf_t *conf, char *errstr,
                          size_t errstr_size) {
     const struct kv kv[] = {
         {"linger.ms", "0"},
-        /* No idempotence: its errors can be fatal, ending the producer
-         * for good. One request in flight keeps each key's messages in
-         * order across retries instead; it batches more, so it costs no
-         * throughput (measured: 800k/s vs 500k/s, 100-byte messages). */
-        {"enable.idempotence", "false"},
-        {"max.in.flight.requests.per.connection", "1"},
+        /* Idempotent: a retry after a broker failure neither reorders a
+         * run's messages nor writes one twice (the broker drops the
+         * duplicate by producer id and sequence), with 5 requests in
+         * flight. Its rare fatal errors make us start a new producer
+         * (kafka_error_cb). acks=all, which idempotence needs anyway:
+         * a message is delivered once min.insync.replicas have it. */
+        {"enable.idempotence", "true"},
+        {"max.in.flight.requests.per.connection", "5"},
         {"acks", "all"},
     };
 
@@ -251,11 +280,62 @@ static void queue_wake(rd_kafka_queue_t *q, int fd) {
     rd_kafka_queue_io_event_enable(q, fd, "k", 1);
 }
 
+/* Makes k->prod from a copy of k->prod_conf. */
+static int producer_start(struct kafka *k, char *errstr, size_t errstr_size) {
+    rd_kafka_conf_t *pc = rd_kafka_conf_dup(k->prod_conf);
+    char why[512], val[32];
+    size_t vl = sizeof(val);
+
+    if (!pc) {
+        snprintf(errstr, errstr_size, "kafka: out of memory");
+        return SWEEP_ENOMEM;
+    }
+    if (!(k->prod = rd_kafka_new(RD_KAFKA_PRODUCER, pc, why, sizeof(why)))) {
+        rd_kafka_conf_destroy(pc);
+        snprintf(errstr, errstr_size, "kafka: cannot create the producer: %s",
+                 why);
+        return SWEEP_EIO;
+    }
+    k->pq = rd_kafka_queue_get_main(k->prod);
+    queue_wake(k->pq, k->pipefd[1]);
+    k->drop_at = 90000;
+    if (rd_kafka_conf_get(k->prod_conf, "queue.buffering.max.messages", val, &vl) ==
+            RD_KAFKA_CONF_OK &&
+        atoi(val) > 10)
+        k->drop_at = atoi(val) / 10 * 9;
+    k->slow_at = k->drop_at / 9 * 5;
+    k->resume_at = k->drop_at / 9 * 5 / 2;
+    k->fatal = 0;
+    return 0;
+}
+
+/* After a fatal error: what the old producer still held is lost
+ * (counted as delivery errors), a new one takes over. When no new one
+ * can be made, the old one stays (its produce calls fail) and the next
+ * call tries again. */
+static void producer_restart(struct kafka *k) {
+    rd_kafka_t *old = k->prod;
+    rd_kafka_queue_t *oldq = k->pq;
+    char err[512];
+    int lost = rd_kafka_outq_len(old);
+
+    if (producer_start(k, err, sizeof(err)) < 0) {
+        k->prod = old;
+        k->pq = oldq;
+        LOG(LOG_ERROR, "%s", err);
+        return;
+    }
+    rd_kafka_queue_io_event_enable(oldq, -1, NULL, 0);
+    rd_kafka_queue_destroy(oldq);
+    rd_kafka_destroy(old);
+    k->st.delivery_errors += (uint64_t)(lost > 0 ? lost : 0);
+    LOG(LOG_WARN, "kafka: new producer started; %d queued messages lost", lost);
+}
+
 struct kafka *kafka_new(const struct kafka_opts *o, char *errstr,
                         size_t errstr_size) {
     struct kafka *k = calloc(1, sizeof(*k));
     rd_kafka_conf_t *pc = NULL;
-    char why[512];
 
     if (!k) {
         snprintf(errstr, errstr_size, "kafka: out of memory");
@@ -276,14 +356,10 @@ struct kafka *kafka_new(const struct kafka_opts *o, char *errstr,
         conf_consumer(k->cons_conf, o, errstr, errstr_size) < 0 ||
         conf_props(pc, k->cons_conf, o, errstr, errstr_size) < 0)
         goto fail;
-    if (!(k->prod = rd_kafka_new(RD_KAFKA_PRODUCER, pc, why, sizeof(why)))) {
-        snprintf(errstr, errstr_size, "kafka: cannot create the producer: %s",
-                 why);
+    k->prod_conf = pc;
+    pc = NULL; /* owned by k */
+    if (producer_start(k, errstr, errstr_size) < 0)
         goto fail;
-    }
-    pc = NULL; /* owned by k->prod */
-    k->pq = rd_kafka_queue_get_main(k->prod);
-    queue_wake(k->pq, k->pipefd[1]);
     return k;
 
 fail:
@@ -314,6 +390,8 @@ void kafka_free(struct kafka *k) {
     }
     if (k->cons_conf)
         rd_kafka_conf_destroy(k->cons_conf);
+    if (k->prod_conf)
+        rd_kafka_conf_destroy(k->prod_conf);
     if (k->assigned)
         rd_kafka_topic_partition_list_destroy(k->assigned);
     if (k->seeks)
@@ -326,14 +404,26 @@ void kafka_free(struct kafka *k) {
 
 int kafka_produce(struct kafka *k, const char *topic, const char *key,
                   const void *val, size_t len) {
-    return kafka_produce_signed(k, topic, key, val, len, NULL);
+    return kafka_produce_opt(k, topic, key, val, len, NULL, 0);
 }
 
 int kafka_produce_signed(struct kafka *k, const char *topic, const char *key,
                          const void *val, size_t len, const char *sig) {
+    return kafka_produce_opt(k, topic, key, val, len, sig, 0);
+}
+
+int kafka_produce_opt(struct kafka *k, const char *topic, const char *key,
+                      const void *val, size_t len, const char *sig, int flags) {
     int64_t deadline = now_ms() + KAFKA_QUEUE_FULL_WAIT_MS;
     rd_kafka_resp_err_t err;
 
+    if (k->fatal)
+        producer_restart(k);
+    /* Room is kept for what must not be dropped (lifecycle, statuses). */
+    if ((flags & KAFKA_DROPPABLE) && rd_kafka_outq_len(k->prod) >= k->drop_at)
+        return SWEEP_EFULL;
+    if (rd_kafka_outq_len(k->prod) == 0)
+        k->progress_ms = now_ms(); /* the wait for a delivery starts now */
     for (;;) {
         rd_kafka_headers_t *h = NULL;
 
@@ -350,6 +440,8 @@ int kafka_produce_signed(struct kafka *k, const char *topic, const char *key,
             RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
         if (err && h)
             rd_kafka_headers_destroy(h);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && (flags & KAFKA_DROPPABLE))
+            return SWEEP_EFULL;
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || !ms_left(deadline))
             break;
         /* Delivery reports make room; the broker may be away for a while. */
@@ -363,6 +455,26 @@ int kafka_produce_signed(struct kafka *k, const char *topic, const char *key,
     k->st.produced++;
     rd_kafka_poll(k->prod, 0);
     return 0;
+}
+
+int kafka_flush_wait(struct kafka *k, int timeout_ms) {
+    int n;
+
+    if (rd_kafka_flush(k->prod, timeout_ms < 1000 ? timeout_ms : 1000) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    n = rd_kafka_outq_len(k->prod);
+    if (timeout_ms > 1000) {
+        LOG(LOG_WARN, "kafka: waiting up to %d s for %d undelivered messages",
+            timeout_ms / 1000, n);
+        if (rd_kafka_flush(k->prod, timeout_ms - 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            LOG(LOG_INFO, "kafka: all delivered");
+            return 0;
+        }
+    }
+    LOG(LOG_ERROR, "kafka: %d messages not delivered after %d ms: dropped",
+        rd_kafka_outq_len(k->prod), timeout_ms);
+    return SWEEP_EIO;
 }
 
 int kafka_flush(struct kafka *k, int timeout_ms) {
@@ -480,7 +592,7 @@ out:
     for (size_t i = 0; i < n; i++)
         if (info[i].state == KT_MISSING && why[0]) {
             info[i].state = KT_FAILED;
-            snprintf(info[i].err, sizeof(info[i].err), "%s", why);
+            snprintf(info[i].err, sizeof(info[i].err), "%.255s", why);
         }
     if (ev)
         rd_kafka_event_destroy(ev);
@@ -516,21 +628,24 @@ int kafka_topics_check(struct kafka *k, const char *const *topics, size_t n,
     if (create)
         topics_create(k, topics, n, partitions, replication, ms_left(deadline) + 1, info);
     /* A created topic shows in the metadata a moment later (KRaft
-     * answers CreateTopics before every broker knows it). */
+     * answers CreateTopics before every broker knows it), and one that
+     * another client created just before us (TOPIC_ALREADY_EXISTS) too. */
     for (;;) {
         struct kafka_topic_info now[TOPIC_CHECK_MAX];
         char e[256];
 
         pending = 0;
         for (size_t i = 0; i < n; i++)
-            pending += info[i].state == KT_CREATED && info[i].partitions == 0;
+            pending += (info[i].state == KT_CREATED || info[i].state == KT_EXISTS) &&
+                       info[i].partitions == 0;
         if (!pending || n > TOPIC_CHECK_MAX || !ms_left(deadline))
             break;
         sleep_ms(100);
         if (topics_lookup(k, topics, n, now, ms_left(deadline) + 1, e, sizeof(e)) < 0)
             continue;
         for (size_t i = 0; i < n; i++)
-            if (info[i].state == KT_CREATED && now[i].state == KT_EXISTS) {
+            if ((info[i].state == KT_CREATED || info[i].state == KT_EXISTS) &&
+                info[i].partitions == 0 && now[i].state == KT_EXISTS) {
                 info[i].partitions = now[i].partitions;
                 info[i].replicas = now[i].replicas;
             }
@@ -587,9 +702,11 @@ static int reader_start(struct kafka *k, char *errstr, size_t errstr_size) {
     return 0;
 }
 
-/* Partition count of a topic; waits until the deadline for it to exist. */
-static int topic_partitions(rd_kafka_t *rk, const char *topic, int64_t deadline,
+/* Partition count of a topic; waits until the deadline for it to exist,
+ * or until the cluster refuses our credentials. */
+static int topic_partitions(struct kafka *k, const char *topic, int64_t deadline,
                             char *errstr, size_t errstr_size) {
+    rd_kafka_t *rk = k->cons;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
     int cnt = 0;
@@ -602,7 +719,9 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, int64_t deadline,
     for (;;) {
         const struct rd_kafka_metadata *md = NULL;
 
-        err = rd_kafka_metadata(rk, 0, rkt, &md, ms_left(deadline) + 1);
+        /* short asks: between them, the producer says why, if it knows */
+        err = rd_kafka_metadata(rk, 0, rkt, &md,
+                                ms_left(deadline) < 500 ? ms_left(deadline) + 1 : 500);
         if (!err && md->topic_cnt == 1) {
             err = md->topics[0].err;
             if (!err && md->topics[0].partition_cnt == 0)
@@ -611,15 +730,30 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, int64_t deadline,
         }
         if (md)
             rd_kafka_metadata_destroy(md);
-        if (cnt > 0 || !ms_left(deadline))
+        rd_kafka_poll(k->prod, 0); /* its error_cb says why, if it knows */
+        if (cnt > 0 || !ms_left(deadline) || k->refused[0] ||
+            err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
             break;
         sleep_ms(ms_left(deadline) < 100 ? ms_left(deadline) : 100);
     }
     rd_kafka_topic_destroy(rkt);
     if (cnt > 0)
         return cnt;
-    snprintf(errstr, errstr_size, "kafka: topic '%s' not available: %s", topic,
-             rd_kafka_err2str(err));
+    if (k->refused[0]) {
+        snprintf(errstr, errstr_size, "kafka: the cluster refuses us: %s (check "
+                 "the kafka.sasl.* and kafka.ssl.* settings)", k->refused);
+        return SWEEP_EACCES;
+    }
+    if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+        snprintf(errstr, errstr_size, "kafka: topic '%s': not authorized: this "
+                 "principal may not read it (its ACLs need Read and Describe on "
+                 "the topic; docs/security.md)", topic);
+        return SWEEP_EACCES;
+    }
+    snprintf(errstr, errstr_size,
+             "kafka: topic '%s' not available: %s (a cluster that does not "
+             "create topics on use needs them created: `sweep init-topics`)",
+             topic, rd_kafka_err2str(err));
     return SWEEP_EIO;
 }
 
@@ -627,7 +761,7 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, int64_t deadline,
 static int add_topic(struct kafka *k, rd_kafka_topic_partition_list_t *add,
                      const char *topic, int from, int64_t deadline,
                      char *errstr, size_t errstr_size) {
-    int cnt = topic_partitions(k->cons, topic, deadline, errstr, errstr_size);
+    int cnt = topic_partitions(k, topic, deadline, errstr, errstr_size);
 
     if (cnt < 0)
         return cnt;
@@ -851,6 +985,48 @@ void kafka_msgs_release(struct kmsg *msgs, size_t n) {
 
 void kafka_poll(struct kafka *k, int timeout_ms) {
     rd_kafka_poll(k->prod, timeout_ms);
+}
+
+int kafka_check(struct kafka *k, int timeout_ms, char *errstr, size_t errstr_size) {
+    int64_t deadline = now_ms() + timeout_ms;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+
+    for (;;) {
+        const struct rd_kafka_metadata *md = NULL;
+        int left = ms_left(deadline);
+
+        err = rd_kafka_metadata(k->prod, 0, NULL, &md, left < 500 ? left + 1 : 500);
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        rd_kafka_poll(k->prod, 0);
+        if (k->refused[0]) {
+            snprintf(errstr, errstr_size, "kafka: the cluster refuses us: %s (check "
+                     "the kafka.sasl.* and kafka.ssl.* settings)", k->refused);
+            return SWEEP_EACCES;
+        }
+        if (!err)
+            return 0;
+        if (!ms_left(deadline))
+            break;
+        sleep_ms(50);
+    }
+    snprintf(errstr, errstr_size, "kafka: no answer from %s: %s", "the cluster",
+             rd_kafka_err2str(err));
+    return SWEEP_EIO;
+}
+
+enum kafka_backlog kafka_backlog(struct kafka *k) {
+    int q = rd_kafka_outq_len(k->prod);
+
+    if (q >= k->slow_at)
+        k->slowed = 1;
+    else if (q < k->resume_at)
+        k->slowed = 0;
+    if (!k->slowed)
+        return KAFKA_FLOWING;
+    /* Nothing delivered for a while with messages waiting: the cluster is
+     * away, and waiting for it would hold the sender up for as long. */
+    return now_ms() - k->progress_ms > KAFKA_AWAY_MS ? KAFKA_AWAY : KAFKA_BEHIND;
 }
 
 void kafka_get_stats(const struct kafka *k, struct kafka_stats *s) {

@@ -60,13 +60,21 @@ void kafka_free(struct kafka *k);
 
 /* Queues one message (copied). key may be NULL. Returns 0, or
  * SWEEP_EIO when the local queue is full even after serving delivery
- * reports for a while. */
+ * reports for 2 s. The producer is idempotent with acks=all: retries
+ * after a broker failure keep each key's messages in order and write
+ * none twice. */
 int kafka_produce(struct kafka *k, const char *topic, const char *key,
                   const void *val, size_t len);
 /* The same with a "sweep-sig" header holding sig (a NUL-terminated text,
  * copied); sig NULL: no header. */
 int kafka_produce_signed(struct kafka *k, const char *topic, const char *key,
                          const void *val, size_t len, const char *sig);
+/* KAFKA_DROPPABLE: the message may be dropped rather than wait when the
+ * local queue is 90% full (the cluster is away): SWEEP_EFULL at once,
+ * keeping the rest of the queue for messages that must not be dropped. */
+#define KAFKA_DROPPABLE 1
+int kafka_produce_opt(struct kafka *k, const char *topic, const char *key,
+                      const void *val, size_t len, const char *sig, int flags);
 /* Fetches the producer's metadata for the topics it will write, so the
  * first message to each is not held for a metadata refresh (about 1 s).
  * Returns 0 or SWEEP_EIO (harmless: the first message is just slower). */
@@ -76,6 +84,9 @@ int kafka_prepare(struct kafka *k, const char *const *topics, size_t n,
 /* Waits until every queued message is delivered or timeout_ms passes;
  * returns 0 or SWEEP_EIO. */
 int kafka_flush(struct kafka *k, int timeout_ms);
+/* The same at exit: logs how many wait when it takes more than a second,
+ * and how many are left (and will be dropped) at the end. */
+int kafka_flush_wait(struct kafka *k, int timeout_ms);
 
 /* What kafka_topics_check() found of one topic. */
 enum kafka_topic_state {
@@ -141,6 +152,22 @@ void kafka_msgs_release(struct kmsg *msgs, size_t n);
 
 /* Serves delivery reports and logs without reading messages. */
 void kafka_poll(struct kafka *k, int timeout_ms);
+
+/* Asks the cluster for its brokers until it answers (0), refuses our
+ * credentials or certificates (SWEEP_EACCES, with librdkafka's reason:
+ * waiting will not help) or timeout_ms passes (SWEEP_EIO: it may come
+ * back). */
+int kafka_check(struct kafka *k, int timeout_ms, char *errstr, size_t errstr_size);
+
+/* How the producer keeps up. Over half of its local queue waiting, it is
+ * BEHIND while deliveries go on (a sender that can should slow down: the
+ * worker stops reading its program's output until the queue is back
+ * under a quarter, so nothing is lost), or AWAY when nothing was
+ * delivered for 2 s (the cluster is down: waiting would hold the program
+ * up for as long, so the worker reads on and droppable messages are
+ * dropped once the queue is 90% full). */
+enum kafka_backlog { KAFKA_FLOWING, KAFKA_BEHIND, KAFKA_AWAY };
+enum kafka_backlog kafka_backlog(struct kafka *k);
 
 /* Counters since kafka_new(). */
 struct kafka_stats {

@@ -55,6 +55,10 @@ static const struct sdef table[] = {
     {"insecure_unsigned", T_LONG, "0", 0, 1, OFF(insecure_unsigned),
      "1: run without signatures (controller and worker), on a cluster where "
      "nobody else can write to <prefix>.assign"},
+    {"flush_timeout", T_DOUBLE, "30", 0, 3600, OFF(flush_timeout),
+     "seconds a worker waits at exit for the Kafka messages "
+     "not yet delivered (the cluster may be away); what is left then is "
+     "dropped and logged"},
     {"topic_partitions", T_LONG, "4", 1, 10000, OFF(topic_partitions),
      "partitions of each topic that `sweep init-topics` or a controller "
      "creates (existing topics are checked against it)"},
@@ -251,13 +255,12 @@ static int apply_flags(struct settings *s, const struct settings_flags *f,
     return 0;
 }
 
-int settings_resolve(struct settings *s, const struct settings_flags *f,
-                     char *errstr, size_t errstr_size) {
+static int resolve(struct settings *s, const struct settings_flags *f,
+                   char *errstr, size_t errstr_size) {
     const char *path = f && f->config_path ? f->config_path : getenv("SWEEP_CONFIG");
     char err[256];
     int rc;
 
-    memset(s, 0, sizeof(*s));
     for (size_t i = 0; i < NDEFS; i++)
         if ((rc = settings_set(s, table[i].key, table[i].dflt, err, sizeof(err))))
             return rc;
@@ -278,6 +281,16 @@ int settings_resolve(struct settings *s, const struct settings_flags *f,
         return SWEEP_EINVAL;
     }
     return 0;
+}
+
+int settings_resolve(struct settings *s, const struct settings_flags *f,
+                     char *errstr, size_t errstr_size) {
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    if ((rc = resolve(s, f, errstr, errstr_size)))
+        settings_release(s); /* nothing for the caller to free */
+    return rc;
 }
 
 const char *settings_kafka(const struct settings *s, const char *prop) {

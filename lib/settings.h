@@ -31,6 +31,7 @@ struct settings {
     char *signing_key_file; /* keys that sign / verify .assign (sign.h) */
     long insecure_unsigned; /* 1: no signatures sent or required */
     char *allow_program;  /* worker: comma-separated allowed paths, or "" */
+    double flush_timeout;   /* seconds to wait at exit for undelivered messages */
     long topic_partitions;  /* partitions of the topics we create */
     long topic_replication; /* their replication factor; -1 the broker's */
     char **kafka;         /* "property=value", nkafka of them */
@@ -75,8 +76,9 @@ int settings_flag(struct settings_flags *f, int c, const char *arg);
 int settings_flag_set(struct settings_flags *f, const char *key,
                       const char *val);
 
-/* Defaults, then file, environment and flags. Returns 0, or -1 with
- * errstr ("FILE:LINE: unknown key 'x'", "--grace: not a number"...). */
+/* Defaults, then file, environment and flags. Returns 0, or a negative
+ * SWEEP_E* with errstr ("FILE:LINE: unknown key 'x'", "--grace: not a
+ * number"...) and *s released (settings_release() is then a no-op). */
 int settings_resolve(struct settings *s, const struct settings_flags *f,
                      char *errstr, size_t errstr_size);
 /* Sets one key from text (as the file and flags do). */

@@ -135,6 +135,17 @@
     "redis.call('SADD', sk .. ':live', run)\n"                             \
     "return {0, run, redis.call('HGET', rk, 'params'), att}\n"
 
+/* The sweep and run ids of an event come from a message, and a run id
+ * may name another key of the run: rk is then "sw:r:S:R:hist" (a list:
+ * HMGET fails with WRONGTYPE, the script errors, the controller takes
+ * the error for a lost Redis and steps down, and re-reads the same
+ * message after every re-lead) or "sw:r:S:R:sum" (a hash whose fields
+ * a metric event can make look like a run's). Only a run the sweep has
+ * (run create adds each to sw:s:S:runs) is acted on; anything else is
+ * ignored like a stale event. */
+#define LUA_ONLY_RUNS                                                      \
+    "if not redis.call('ZSCORE', sk .. ':runs', ARGV[3]) then return 1 end\n"
+
 /* ARGV: token, sweep, run, attempt, event, worker, ts, exit_code ('' when
  * none), signal, reason ('' when none), last_metric_seq ('' when none):
  * at the end, how many metric events the worker sent (metrics_sent). An
@@ -143,6 +154,7 @@
     "if fenced(ARGV[1]) then return 2 end\n"                               \
     "local sk = 'sw:s:' .. ARGV[2]\n"                                      \
     "local rk = 'sw:r:' .. ARGV[2] .. ':' .. ARGV[3]\n"                    \
+    LUA_ONLY_RUNS                                                          \
     "local r = redis.call('HMGET', rk, 'attempt', 'state', 'worker')\n"    \
     "if not r[1] or tonumber(r[1]) ~= tonumber(ARGV[4]) then return 1 end\n" \
     "if r[3] and r[3] ~= ARGV[6] then return 1 end\n"                      \
@@ -194,6 +206,7 @@
     "if fenced(ARGV[1]) then return 2 end\n"                               \
     "local sk = 'sw:s:' .. ARGV[2]\n"                                      \
     "local rk = 'sw:r:' .. ARGV[2] .. ':' .. ARGV[3]\n"                    \
+    LUA_ONLY_RUNS                                                          \
     "local r = redis.call('HMGET', rk, 'attempt', 'last_seq', 'worker')\n" \
     "if not r[1] or tonumber(r[1]) ~= tonumber(ARGV[4]) then return 1 end\n" \
     "if r[3] and r[3] ~= ARGV[11] then return 1 end\n"                     \
@@ -204,8 +217,11 @@
     "redis.call('RPUSH', rk .. ':hist', ARGV[6])\n"                        \
     "redis.call('HSET', rk, 'last_seq', ARGV[5])\n"                        \
     "redis.call('HINCRBY', rk, 'steps', 1)\n"                              \
-    "if #ARGV >= 13 then\n"                                                \
-    "  redis.call('HSET', rk .. ':sum', unpack(ARGV, 12, #ARGV))\n"        \
+    /* 100 pairs at a time: unpack() of more than about 8000 values     \
+     * fails ("too many results to unpack"), which stopped the script    \
+     * half-way (history kept, summary and target check skipped). */     \
+    "for i = 12, #ARGV - 1, 200 do\n"                                      \
+    "  redis.call('HSET', rk .. ':sum', unpack(ARGV, i, math.min(i + 199, #ARGV)))\n" \
     "end\n"                                                                \
     "if ARGV[7] ~= '' and ARGV[9] ~= '' then\n"                            \
     "  for i = 12, #ARGV - 1, 2 do\n"                                      \

@@ -23,7 +23,8 @@
     X(SWEEP_ERANGE, -7, "value out of range")                             \
     X(SWEEP_ENOTSUP, -8, "not supported")                                 \
     X(SWEEP_ENOENT, -9, "not found")                                      \
-    X(SWEEP_EACCES, -10, "not allowed")
+    X(SWEEP_EACCES, -10, "not allowed")                                   \
+    X(SWEEP_EFULL, -11, "buffer full")
 
 enum sweep_err {
 #define SWEEP_X_ENUM(name, val, msg) name = val,

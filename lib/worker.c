@@ -45,6 +45,7 @@ struct wrun {
     int64_t seq;       /* next lifecycle sequence number of this attempt */
     int64_t mseq;      /* the last metric event's seq (its own count), 0 none */
     int64_t steps;     /* metric events sent: the step when none is given */
+    int64_t dropped;   /* metric events dropped: the local queue was full */
     struct proc *proc;
     int stopping;      /* SIGTERM sent */
     int64_t kill_at;   /* when SIGKILL follows, 0 none */
@@ -73,6 +74,7 @@ struct worker {
     uint64_t refused;     /* unsigned or badly signed, skipped */
     uint64_t dropped;     /* signed, but not something we asked for */
     uint64_t runs_started; /* processes started */
+    uint64_t metrics_dropped; /* metric events dropped, queue full */
     struct signer *signer; /* NULL: insecure_unsigned */
     struct allow *allow;  /* NULL: any program */
     FILE *stats;          /* $SWEEP_WORKER_STATS: one line per measure */
@@ -101,6 +103,12 @@ static int64_t wall_ms(void) {
 const char *worker_id(const struct worker *w) { return w->id; }
 
 /* ---- output ---- */
+
+/* Logs the first few of a kind of refusal or loss, then only at powers of two:
+ * someone flooding the topic must not flood the log. */
+static int log_this(uint64_t n) {
+    return n <= 10 || !(n & (n - 1));
+}
 
 static void send_msg(struct worker *w, enum topic_id t, const char *key,
                      const struct msg *m) {
@@ -212,15 +220,39 @@ static void on_metric(void *ud, const struct metric_set *ms) {
     }
     m.u.metric.names = names;
     m.u.metric.values = values;
-    if (!strcmp(w->o.st->metrics_format, "json")) {
-        char *j = codec_metric_json(&m.u.metric);
-        if (!j || kafka_produce(w->kafka, w->topics.names[TOPIC_METRICS], r->run, j,
-                                strlen(j)) < 0)
-            LOG(LOG_ERROR, "cannot send a metric event of run %s", r->run);
-        free(j);
-        return;
+    {
+        void *buf = NULL;
+        size_t len = 0;
+        int rc;
+
+        if (!strcmp(w->o.st->metrics_format, "json")) {
+            buf = codec_metric_json(&m.u.metric);
+            len = buf ? strlen(buf) : 0;
+            rc = buf ? 0 : SWEEP_ENOMEM;
+        } else {
+            rc = codec_encode(w->codec, &m, &buf, &len);
+        }
+        /* While the cluster is away, metric events wait in the local
+         * queue; when it is 90% full they are dropped rather than hold
+         * the program up, counted here and, through the gap in seq, by
+         * the controller ("lost" in sweep runs). A cluster that is only
+         * slow never gets here: the program waits instead (worker_step). */
+        if (rc == 0)
+            rc = kafka_produce_opt(w->kafka, w->topics.names[TOPIC_METRICS], r->run,
+                                   buf, len, NULL, KAFKA_DROPPABLE);
+        if (rc == SWEEP_EFULL) {
+            r->dropped++;
+            w->metrics_dropped++;
+            if (log_this(r->dropped))
+                LOG(LOG_WARN, "run %s/%s: the local Kafka queue is full (is the "
+                    "cluster away?): metric event seq %lld dropped (%lld so far)",
+                    r->sweep, r->run, (long long)r->mseq, (long long)r->dropped);
+        } else if (rc) {
+            LOG(LOG_ERROR, "cannot send a metric event of run %s: %s", r->run,
+                sweep_strerror(rc));
+        }
+        free(buf);
     }
-    send_msg(w, TOPIC_METRICS, r->run, &m);
 }
 
 /* ---- starting a run ---- */
@@ -450,6 +482,10 @@ static void run_ended(struct worker *w, int wstatus) {
               reason);
     LOG(LOG_INFO, "run %s/%s %s%s%s", r->sweep, r->run, lifecycle_event_name(ev),
         reason ? ": " : "", reason ? reason : "");
+    if (r->dropped)
+        LOG(LOG_WARN, "run %s/%s: %lld of its %lld metric events were dropped "
+            "(the local Kafka queue was full)", r->sweep, r->run,
+            (long long)r->dropped, (long long)r->mseq);
     if (ev == LC_FAILED) {
         w->failures_in_a_row++;
         if (wall_ms() - w->started_ms <= (int64_t)(w->o.initial_window_s * 1000))
@@ -497,12 +533,6 @@ static void stop_run(struct worker *w, const char *reason, int preempt) {
 }
 
 /* ---- input ---- */
-
-/* Logs the first few of a kind of refusal, then only at powers of two:
- * someone flooding the topic must not flood the log. */
-static int log_this(uint64_t n) {
-    return n <= 10 || !(n & (n - 1));
-}
 
 /* Kafka delivers at least once: a producer retry can repeat an
  * assignment, and anyone who can write to the topic can replay one. A
@@ -835,7 +865,14 @@ int worker_step(struct worker *w, int max_wait_ms) {
         return 0;
     p[n++] = (struct pollfd){w->sigfd, POLLIN, 0};
     p[n++] = (struct pollfd){kafka_fd(w->kafka), POLLIN, 0};
-    if (w->run) {
+    /* While the cluster takes our metric events more slowly than the
+     * program prints them, the program waits on its full pipe: nothing is
+     * lost. When the cluster is away, it is read on (and what the queue
+     * cannot hold is dropped and counted, on_metric). */
+    if (w->run && kafka_backlog(w->kafka) == KAFKA_BEHIND) {
+        if (timeout > 10)
+            timeout = 10;
+    } else if (w->run) {
         size_t k = proc_fds(w->run->proc, fds);
         for (size_t i = 0; i < k; i++)
             p[n++] = (struct pollfd){fds[i], POLLIN, 0};
@@ -884,7 +921,9 @@ int worker_run(struct worker *w) {
     while (worker_step(w, 100))
         ;
     send_status(w, WS_LEAVING);
-    kafka_flush(w->kafka, 5000);
+    /* What the run printed while the cluster was away is still queued:
+     * give it the time to arrive (flush_timeout), saying so. */
+    kafka_flush_wait(w->kafka, (int)(w->o.st->flush_timeout * 1000));
     LOG(LOG_INFO, "worker %s leaving after %ld runs (%llu malformed messages "
         "skipped, %llu refused as unsigned or badly signed, %llu dropped as "
         "not asked for)",

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "port.h"
 #include "cli.h"
 #include "log.h"
 #include "sig.h"
@@ -119,18 +120,6 @@ static int spawn(struct child *c, const char *name, char *const argv[],
     return 0;
 }
 
-static int free_port(void) {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 /* The broker prints its bootstrap list as its first line. */
 static int start_broker(struct local *L) {
@@ -165,7 +154,7 @@ static int start_redis(struct local *L) {
     char port[16], log[300];
     char *argv[] = {"/usr/bin/redis-server", "--port", port, "--bind", "127.0.0.1",
                     "--dir", L->dir, "--save", "", "--appendonly", "no", NULL};
-    int p = free_port();
+    int p = port_free_loopback();
 
     if (L->redis_given) {
         snprintf(L->redis_url, sizeof(L->redis_url), "%s", L->redis_given);

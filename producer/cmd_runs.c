@@ -98,8 +98,10 @@ static void print_runs(const json_t *runs, const struct metric_goal *g) {
         if (strlen(reason) > 28)
             printf("%-9s reason: %s\n", "", reason);
         if (json_integer_value(json_object_get(r, "metrics_lost")) > 0)
-            printf("%-9s lost: %lld metric events never arrived (the broker "
-                   "dropped them); STEPS counts those that did\n", "",
+            printf("%-9s lost: %lld metric events never arrived (dropped on the "
+                   "way: by the broker, or by the worker when the cluster was away "
+                   "and its queue full, as its log says); STEPS counts those that "
+                   "did\n", "",
                    (long long)json_integer_value(json_object_get(r, "metrics_lost")));
         sbuf_release(&sb);
     }

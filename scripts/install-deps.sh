@@ -1,21 +1,43 @@
 #!/bin/sh
 # Installs, with apt-get, the Debian packages that the build, the tests and
 # the demo need: only those missing, so it is a cheap check when all are
-# present. Needs root (or sudo) only when something is missing.
+# present; Java 17+ and Maven (for scripts/kafka.sh) only when the commands
+# are missing or java is older. Needs root (or sudo) only when something is
+# missing.
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
       libyaml-dev libjansson-dev libgsl-dev libopenblas-dev
       librdkafka-dev libavro-dev libhiredis-dev libmicrohttpd-dev
       redis-server kcat python3 python3-yaml python3-kafka
-      python3-confluent-kafka python3-avro"
+      python3-confluent-kafka python3-avro libssl-dev openssl"
+
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
+# java_ok: a java on PATH, version 17 or newer (scripts/kafka.sh runs Apache
+# Kafka from its jars); "1.8.0" reads as 1.
+java_ok() {
+    command -v java >/dev/null 2>&1 || return 1
+    jv=$(java -version 2>&1 | sed -n 's/.* version "\([0-9][0-9]*\).*/\1/p' | head -n 1)
+    [ "${jv:-0}" -ge 17 ] 2>/dev/null
+}
 
 missing=""
 for p in $PKGS; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-        missing="$missing $p"
-    fi
+    installed "$p" || missing="$missing $p"
 done
+# Java and Maven for the real Kafka cluster of the tests; they may come from
+# elsewhere than Debian, so the commands are checked, not the packages.
+if ! java_ok; then
+    if installed openjdk-17-jre-headless; then
+        echo "install-deps: the java on PATH is older than 17; put /usr/lib/jvm/java-17-openjdk-*/bin first" >&2
+    else
+        missing="$missing openjdk-17-jre-headless"
+    fi
+fi
+command -v mvn >/dev/null 2>&1 || missing="$missing maven"
 [ -z "$missing" ] && exit 0
 
 echo "install-deps: installing:$missing" >&2

@@ -14,6 +14,15 @@
 #   it_broker NAME [ARGS] `sweep broker ARGS` (stdout NAME.out, stderr
 #                         NAME.log); sets BOOT and BROKER_PID; 1 and an
 #                         empty BOOT when no bootstrap line came in 15 s
+#   it_kafka NAME [ARGS]  the Kafka this run tests against, with topics of
+#                         its own: `sweep broker` (it_broker), or with
+#                         IT_KAFKA=real a real 3-node cluster (the one
+#                         $SWEEP_TEST_KAFKA_ENV describes, else one started
+#                         now with scripts/kafka.sh) and a fresh topic
+#                         prefix whose topics `sweep init-topics` creates
+#                         (ARGS go to `sweep broker` only).
+#                         Sets BOOT and PFX (exported as SWEEP_PREFIX,
+#                         which every program reads); 1 on failure
 #   it_redis NAME         a private redis-server on a free loopback port
 #                         (no persistence); sets REDIS_PORT, REDIS_URL,
 #                         REDIS_PID; 1 when it does not answer PING
@@ -211,6 +220,58 @@ it_broker() {
     done
     BOOT=""
     return 1
+}
+
+# it_kafka_cluster: the real cluster of this run: $SWEEP_TEST_KAFKA_ENV when
+# set (scripts/run-tests.sh starts one for every runner), else one started
+# here and stopped by the trap. Sources its cluster.env (KAFKA_BOOT, ...).
+it_kafka_cluster() {
+    [ -n "${KAFKA_BOOT:-}" ] && return 0
+    if [ -z "${SWEEP_TEST_KAFKA_ENV:-}" ]; then
+        it_bg kafka-cluster sh "$ROOT/scripts/kafka.sh" run --nodes 3 --security \
+            --dir "$IT_TMP/kafka"
+        kc_i=0
+        while [ $kc_i -lt 1800 ]; do
+            # written once every node is up
+            [ -s "$IT_TMP/kafka/cluster.env" ] && break
+            kill -0 "$IT_PID" 2>/dev/null || break
+            sleep 0.1
+            kc_i=$((kc_i + 1))
+        done
+        SWEEP_TEST_KAFKA_ENV=$IT_TMP/kafka/cluster.env
+    fi
+    if [ ! -s "$SWEEP_TEST_KAFKA_ENV" ]; then
+        echo "no real Kafka cluster: $SWEEP_TEST_KAFKA_ENV is missing (scripts/kafka.sh run failed; see its log)"
+        return 1
+    fi
+    # shellcheck disable=SC1090
+    . "$SWEEP_TEST_KAFKA_ENV"
+    [ -n "${KAFKA_BOOT:-}" ]
+}
+
+# it_kafka NAME [ARGS...]
+it_kafka() {
+    ik_name=$1
+    shift
+    if [ "${IT_KAFKA:-embedded}" != real ]; then
+        PFX=sweeps
+        SWEEP_PREFIX=$PFX
+        export SWEEP_PREFIX
+        it_broker "$ik_name" "$@"
+        return
+    fi
+    BOOT=""
+    if ! it_kafka_cluster >"$IT_TMP/$ik_name.log" 2>&1; then
+        cat "$IT_TMP/kafka-cluster.log" >>"$IT_TMP/$ik_name.log" 2>/dev/null
+        return 1
+    fi
+    BOOT=$KAFKA_BOOT
+    # A prefix per scenario: its topics start empty, nothing else reads them.
+    PFX=it$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n').$ik_name
+    PFX=$(echo "$PFX" | tr -c 'A-Za-z0-9._\n-' '_')
+    SWEEP_PREFIX=$PFX
+    export SWEEP_PREFIX
+    timeout 60 "$SWEEP" init-topics --brokers "$BOOT" >>"$IT_TMP/$ik_name.log" 2>&1
 }
 
 it_redis_up() {

@@ -10,7 +10,7 @@
 it_init test_earlystop
 
 D=$IT_TMP
-it_broker broker || { notok "sweep broker starts" "$D/broker.log"; it_done; }
+it_kafka broker || { notok "the Kafka of the test is there (${IT_KAFKA:-embedded})" "$D/broker.log"; it_done; }
 it_redis redis || { notok "redis-server starts" "$D/redis.log"; it_done; }
 it_bg ctl "$CTL" --brokers "$BOOT" --redis "$REDIS_URL" --lease-timeout 5
 
@@ -125,12 +125,13 @@ second_running() { # the sweep's second run is running; sets R1 R2
 if it_wait 30 second_running; then
     W=$(rcli HGET "sw:r:$SID:$R2" worker)
     A=$(rcli HGET "sw:r:$SID:$R2" attempt)
-    if "$PY" - "$BOOT" "$SID" "$R1" "$R2" "$W" "$A" "$ROOT/schemas" \
-        >"$D/inject.out" 2>&1 <<'PYEOF'
+    if PYTHONPATH=$ROOT/tests/integration "$PY" - "$BOOT" "$SID" "$R1" "$R2" "$W" "$A" \
+        "$ROOT/schemas" "$PFX" "$SWEEP_SIGNING_KEY_FILE" >"$D/inject.out" 2>&1 <<'PYEOF'
 import io, struct, sys, time
 import avro.io, avro.schema
 from kafka import KafkaProducer
-boot, sid, r1, r2, worker, attempt, schemas = sys.argv[1:]
+from forge import first_key, signature
+boot, sid, r1, r2, worker, attempt, schemas, pfx, keyfile = sys.argv[1:]
 schema = avro.schema.parse(open(schemas + "/run_command.avsc").read())
 def msg(run, att):
     out = io.BytesIO()
@@ -141,8 +142,13 @@ def msg(run, att):
          "reason": "injected by the test"}, avro.io.BinaryEncoder(out))
     return out.getvalue()
 p = KafkaProducer(bootstrap_servers=boot)
-p.send("sweeps.assign", key=r1.encode(), value=msg(r1, 1))
-p.send("sweeps.assign", key=r2.encode(), value=msg(r2, int(attempt) + 1))
+key = first_key(keyfile)
+# Signed like the controller's: the worker must ignore them for what they
+# say, not for their signature.
+for run, att in ((r1, 1), (r2, int(attempt) + 1)):
+    v = msg(run, att)
+    p.send(pfx + ".assign", key=run.encode(), value=v,
+           headers=[("sweep-sig", signature(key, pfx + ".assign", run, v).encode())])
 p.flush()
 PYEOF
     then
@@ -151,6 +157,8 @@ PYEOF
         check "stops for an ended run and another attempt are ignored: the run finishes ($st)" \
             [ "$st" = finished ]
         check "... and the ended run stays finished" [ "$(rcli HGET "sw:r:$SID:$R1" state)" = finished ]
+        check "... they were signed: the worker refused none" \
+            sh -c "! grep -q 'refused a message' '$D/slow_w.log'"
     else
         notok "inject the stop commands (kafka-python)" "$D/inject.out"
     fi

@@ -14,6 +14,11 @@
 #   s4 SIGKILL the leading controller    s9 32 workers joining in 4 waves
 #   s10 metric events lost on the way    s11 messages delivered twice
 #   s12 an idle status delivered late    s13 ... read again by a new leader
+#   s14 a worker pool serving two sweeps
+#
+# With IT_KAFKA=real (scripts/run-tests.sh: test_runtime_kafka, s1 s2 s3 s4
+# s14) each scenario runs on a real 3-node Kafka cluster instead, with
+# topics of its own created by `sweep init-topics` (lib.sh it_kafka).
 #
 # Run from the repository root: sh tests/integration/test_runtime.sh
 # Env: SWEEP_BIN, absolute directory of the programs (default $PWD/bin);
@@ -63,8 +68,8 @@ setup() {
     export IT_PRINTED
     SID=""
     note "--- $SC"
-    if ! it_broker "$SC/broker" "$@"; then
-        notok "$SC: sweep broker prints its bootstrap list" "$D/broker.log"
+    if ! it_kafka "$SC/broker" "$@"; then
+        notok "$SC: the Kafka of the scenario is there (${IT_KAFKA:-embedded})" "$D/broker.log"
         return 1
     fi
     if ! it_redis "$SC/redis"; then
@@ -794,10 +799,10 @@ s7() {
         set -- "$D/garbage/$t/"*
         n=$#
         {
-            timeout 20 "$KCAT" -P -b "$BOOT" -t "sweeps.$t" "$@"
+            timeout 20 "$KCAT" -P -b "$BOOT" -t "$PFX.$t" "$@"
             # an empty value, then a NULL one (kcat skips empty files)
-            printf 'garbage:\n' | timeout 20 "$KCAT" -P -b "$BOOT" -t "sweeps.$t" -K:
-            printf 'garbage:\n' | timeout 20 "$KCAT" -P -Z -b "$BOOT" -t "sweeps.$t" -K:
+            printf 'garbage:\n' | timeout 20 "$KCAT" -P -b "$BOOT" -t "$PFX.$t" -K:
+            printf 'garbage:\n' | timeout 20 "$KCAT" -P -Z -b "$BOOT" -t "$PFX.$t" -K:
         } >>"$D/kcat.log" 2>&1
     done
     # The workers refuse unsigned bytes before decoding them: the same
@@ -805,8 +810,8 @@ s7() {
     ns=0
     for f in "$D/garbage/assign/"*; do
         sig=$(PYTHONPATH=$ROOT/tests/integration "$PY" "$ROOT/tests/integration/forge.py" \
-            sign "$SWEEP_SIGNING_KEY_FILE" sweeps.assign "" "$f")
-        timeout 20 "$KCAT" -P -b "$BOOT" -t sweeps.assign -H "sweep-sig=$sig" "$f" \
+            sign "$SWEEP_SIGNING_KEY_FILE" $PFX.assign "" "$f")
+        timeout 20 "$KCAT" -P -b "$BOOT" -t $PFX.assign -H "sweep-sig=$sig" "$f" \
             >>"$D/kcat.log" 2>&1
         ns=$((ns + 1))
     done
@@ -821,30 +826,30 @@ s7() {
         fi
     done
     for t in control events metrics; do
-        c=$(grep -c "skipping malformed message at sweeps.$t \[[0-9]*\] offset [0-9]*" "$D/ctl.log")
+        c=$(grep -c "skipping malformed message at $PFX.$t \[[0-9]*\] offset [0-9]*" "$D/ctl.log")
         if [ "$c" -ge 1 ]; then
-            ok "s7: the controller logs malformed messages on sweeps.$t ($c)"
+            ok "s7: the controller logs malformed messages on $PFX.$t ($c)"
         else
-            notok "s7: the controller logs malformed messages on sweeps.$t" "$D/ctl.log"
+            notok "s7: the controller logs malformed messages on $PFX.$t" "$D/ctl.log"
         fi
         if [ "$c" -eq "$n" ]; then
-            ok "s7: the controller skips each of the $n messages on sweeps.$t once"
+            ok "s7: the controller skips each of the $n messages on $PFX.$t once"
         else
-            notok "s7: the controller skips each of the $n messages on sweeps.$t once (logged $c)" "$D/ctl.log"
+            notok "s7: the controller skips each of the $n messages on $PFX.$t once (logged $c)" "$D/ctl.log"
         fi
     done
     for w in w1 w2; do
-        c=$(grep -c "refused a message at sweeps.assign \[[0-9]*\] offset [0-9]*: unsigned" "$D/$w.log")
+        c=$(grep -c "refused a message at $PFX.assign \[[0-9]*\] offset [0-9]*: unsigned" "$D/$w.log")
         if [ "$c" -eq "$n" ]; then
-            ok "s7: $w refuses each of the $n unsigned messages on sweeps.assign once"
+            ok "s7: $w refuses each of the $n unsigned messages on $PFX.assign once"
         else
-            notok "s7: $w refuses each of the $n unsigned messages on sweeps.assign once (logged $c)" "$D/$w.log"
+            notok "s7: $w refuses each of the $n unsigned messages on $PFX.assign once (logged $c)" "$D/$w.log"
         fi
-        c=$(grep -c "skipping malformed message at sweeps.assign \[[0-9]*\] offset [0-9]*" "$D/$w.log")
+        c=$(grep -c "skipping malformed message at $PFX.assign \[[0-9]*\] offset [0-9]*" "$D/$w.log")
         if [ "$c" -eq "$ns" ]; then
-            ok "s7: $w skips each of the $ns signed malformed messages on sweeps.assign once"
+            ok "s7: $w skips each of the $ns signed malformed messages on $PFX.assign once"
         else
-            notok "s7: $w skips each of the $ns signed malformed messages on sweeps.assign once (logged $c)" "$D/$w.log"
+            notok "s7: $w skips each of the $ns signed malformed messages on $PFX.assign once (logged $c)" "$D/$w.log"
         fi
     done
     grid_yaml "$D/sweep.yaml" "$STEPS_CMD" "  x: {values: [1, 2, 3]}
@@ -963,11 +968,11 @@ assert status.get("metrics_lost") == 3, status
 assert status.get("runs_with_metrics_lost") == 1, status
 ' "$D/ctl.log"
     for seq in 4 8; do
-        want="1 metric event lost before seq $seq (sweeps.metrics \[[0-9]*\] offset [0-9]*)"
+        want="1 metric event lost before seq $seq ($PFX.metrics \[[0-9]*\] offset [0-9]*)"
         if grep -q "warn: .*attempt 1: $want" "$D/ctl.log"; then
-            ok "s10: the controller logs '1 metric event lost before seq $seq (sweeps.metrics [P] offset O)'"
+            ok "s10: the controller logs '1 metric event lost before seq $seq ($PFX.metrics [P] offset O)'"
         else
-            notok "s10: the controller logs '1 metric event lost before seq $seq (sweeps.metrics [P] offset O)'" "$D/ctl.log"
+            notok "s10: the controller logs '1 metric event lost before seq $seq ($PFX.metrics [P] offset O)'" "$D/ctl.log"
         fi
     done
     timeout 30 "$SWEEP" runs "$SID" --redis "$REDIS_URL" >"$D/runs.txt" 2>&1
@@ -1024,10 +1029,10 @@ s11() {
             return
         fi
         sleep 3.5 # past the controller's 3 s wait for a lost assignment
-        n=$(timeout 40 "$PY" "$CHECK" replay "$BOOT" sweeps.assign 2>>"$D/replay.err")
-        e=$(timeout 40 "$PY" "$CHECK" replay "$BOOT" sweeps.events 2>>"$D/replay.err")
-        k=$(timeout 40 "$PY" "$CHECK" replay "$BOOT" sweeps.control 2>>"$D/replay.err")
-        note "sent again the $n message(s) of sweeps.assign, the $e of sweeps.events and the $k of sweeps.control with $f run(s) finished"
+        n=$(timeout 40 "$PY" "$CHECK" replay "$BOOT" $PFX.assign 2>>"$D/replay.err")
+        e=$(timeout 40 "$PY" "$CHECK" replay "$BOOT" $PFX.events 2>>"$D/replay.err")
+        k=$(timeout 40 "$PY" "$CHECK" replay "$BOOT" $PFX.control 2>>"$D/replay.err")
+        note "sent again the $n message(s) of $PFX.assign, the $e of $PFX.events and the $k of $PFX.control with $f run(s) finished"
         sent=$((sent + ${n:-0}))
     done
     expect_exit "s11: the worker exits 0 when the sweep is finished" "$W1" 30 0 "$D/w1.log" "$D/ctl.log"
@@ -1150,6 +1155,66 @@ assert sorted((r["state"], r["attempt"]) for r in runs) == [("finished", 1)] * 3
     teardown
 }
 
+# ---- s14: a worker pool serving two sweeps -----------------------------------
+
+# Two grid sweeps (4 and 3 points) created at once, two pool workers: both
+# sweeps finish, every point once, each worker serving both sweeps in
+# turn; the workers stay, as a pool does.
+s14() {
+    setup s14 || return
+    grid_yaml "$D/a.yaml" "$STEPS_CMD" "  x: {values: [1, 2, 3, 4]}
+  steps: {value: 3}
+  sleep: {value: 0.1}"
+    grid_yaml "$D/b.yaml" "$STEPS_CMD" "  x: {values: [5, 6, 7]}
+  steps: {value: 3}
+  sleep: {value: 0.1}"
+    controller ctl
+    create "$D/a.yaml" || return
+    SA=$SID
+    create "$D/b.yaml" || return
+    SB=$SID
+    worker w1 --pool default
+    W1=$IT_PID
+    worker w2 --pool default
+    W2=$IT_PID
+    both_done() {
+        [ "$(rcli HGET "sw:s:$SA" n:finished)" = 4 ] && [ "$(rcli HGET "sw:s:$SB" n:finished)" = 3 ]
+    }
+    if it_wait 60 both_done; then
+        ok "s14: two pool workers finish both sweeps (4 + 3 runs)"
+    else
+        notok "s14: two pool workers finish both sweeps ($(rcli HGET "sw:s:$SA" n:finished)/4, $(rcli HGET "sw:s:$SB" n:finished)/3)" \
+            "$D/ctl.log" "$D/w1.log" "$D/w2.log"
+    fi
+    for id in "$SA" "$SB"; do
+        SID=$id
+        fetch
+        mv "$D/runs.json" "$D/runs-$id.json"
+    done
+    export SA SB
+    pyassert "s14: each grid point of each sweep ran once, on both workers between them" '
+ra = load("runs-%s.json" % E["SA"], [])
+rb = load("runs-%s.json" % E["SB"], [])
+assert sorted(r["params"]["x"] for r in ra) == [1, 2, 3, 4], ra
+assert sorted(r["params"]["x"] for r in rb) == [5, 6, 7], rb
+assert all(r["state"] == "finished" and r["attempt"] == 1 for r in ra + rb), \
+    [(r["id"], r["state"], r["attempt"]) for r in ra + rb]
+byw = {r["worker"] for r in ra + rb}
+assert len(byw) == 2, byw
+print("# runs per worker: %s" % {w: sum(1 for r in ra + rb if r["worker"] == w) for w in byw})
+' "$D/ctl.log"
+    pyassert "s14: 21 metric lines printed, 3 per run, none twice" '
+assert len(printed) == 21, len(printed)
+assert len({tuple(p) for p in printed}) == 21
+'
+    if it_alive "$W1" && it_alive "$W2"; then
+        ok "s14: the pool workers stay when both sweeps are done"
+    else
+        notok "s14: the pool workers stay when both sweeps are done" "$D/w1.log" "$D/w2.log"
+    fi
+    teardown
+}
+
 # ---- s8: SIGTERM a controller while Redis is down ---------------------------
 
 s8() {
@@ -1170,7 +1235,7 @@ s8() {
     teardown
 }
 
-for s in ${IT_ONLY:-s1 s2 s2b s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13}; do
+for s in ${IT_ONLY:-s1 s2 s2b s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14}; do
     "$s"
 done
 

@@ -53,7 +53,7 @@ cat >"$D/long.yaml" <<EOF
 method: grid
 parameters:
   steps: {value: 40}
-  sleep: {value: 0.25}
+  sleep: {value: 0.5}
 command:
   - /bin/sh
   - $PROGS/steps.sh
@@ -64,15 +64,17 @@ CTLP=$IT_PID
 S1=$(timeout 30 "$SWEEP" create "$D/long.yaml" --brokers "$BOOT" --redis "$REDIS_URL" 2>"$D/create.err" | tail -n 1)
 it_bg w1 "$WRK" --brokers "$BOOT" --run-dir "$D/runs" "$S1"
 W1=$IT_PID
-it_bg pool "$WRK" --brokers "$BOOT" --run-dir "$D/runs"
-POOL=$IT_PID
 sweep_n() { [ "$(rcli HGET "sw:s:$S1" "n:$1")" = "$2" ]; }
 if it_wait 20 sweep_n running 1; then
     ok "a signed sweep runs: the bound worker took its one run"
 else
     notok "a signed sweep runs: the bound worker took its one run" "$D/ctl.log" "$D/w1.log"
 fi
+# Only now: a pool worker serves every sweep, it would have taken it.
+it_bg pool "$WRK" --brokers "$BOOT" --run-dir "$D/runs"
+POOL=$IT_PID
 RUN=$(rcli ZRANGE "sw:s:$S1:runs" 0 0)
+it_wait 10 grep -q "ready" "$D/pool.log"
 W1ID=$(worker_id "$D/w1.log")
 PID_=$(worker_id "$D/pool.log")
 it_wait 10 grep -q "joined (pool)" "$D/ctl.log"

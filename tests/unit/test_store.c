@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "port.h"
 #include "log.h"
 #include "msg.h"
 #include "store.h"
@@ -63,19 +64,6 @@ static void sleep_ms(int ms) {
         ;
 }
 
-static int free_port(void) {
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 /* fork/exec redis-server on sv->port; the child first sleeps delay_ms (a
  * restart that comes back later). extra: more arguments, NULL-ended. */
@@ -152,7 +140,7 @@ static void server_kill(struct server *sv) {
  * may take the one we found). */
 static int server_start(struct server *sv, const char *const *extra) {
     for (int tries = 0; tries < 5; tries++) {
-        sv->port = free_port();
+        sv->port = port_free_loopback();
         if (sv->port <= 0)
             continue;
         sv->pid = spawn_redis(sv, 0, extra);
