@@ -47,6 +47,7 @@ struct kafka {
     rd_kafka_topic_partition_list_t *assigned; /* what is being read */
     rd_kafka_topic_partition_list_t *seeks;    /* positions for later */
     int pipefd[2]; /* both queues write a byte when non-empty */
+    int fetch_wait_auto; /* fetch.wait.max.ms is the cluster's to choose */
     struct kafka_stats st;
 };
 
@@ -226,8 +227,9 @@ static int conf_consumer(rd_kafka_conf_t *conf, const struct kafka_opts *o,
     char group[128], wait[16];
 
     reader_group_id(group, sizeof(group));
+    /* 0: reader_start() sets it again once it knows the cluster. */
     snprintf(wait, sizeof(wait), "%d",
-             o->fetch_wait_ms > 0 ? o->fetch_wait_ms : 5);
+             o->fetch_wait_ms > 0 ? o->fetch_wait_ms : KAFKA_FETCH_WAIT_MOCK);
     const struct kv kv[] = {
         {"group.id", group},
         {"enable.auto.commit", "false"},
@@ -358,6 +360,10 @@ struct kafka *kafka_new(const struct kafka_opts *o, char *errstr,
         goto fail;
     k->prod_conf = pc;
     pc = NULL; /* owned by k */
+    k->fetch_wait_auto = o->fetch_wait_ms <= 0;
+    for (size_t i = 0; i < o->nprops && k->fetch_wait_auto; i++)
+        if (o->props[i] && !strncmp(o->props[i], "fetch.wait.max.ms=", 18))
+            k->fetch_wait_auto = 0;
     if (producer_start(k, errstr, errstr_size) < 0)
         goto fail;
     return k;
@@ -677,7 +683,31 @@ int kafka_ensure_topics(struct kafka *k, const char *const *topics, size_t n,
     return rc;
 }
 
-static int reader_start(struct kafka *k, char *errstr, size_t errstr_size) {
+/* fetch.wait.max.ms by the cluster: librdkafka's mock cluster (`sweep
+ * broker`, `sweep local`) names itself "mockCluster..." and answers an
+ * empty fetch only when the wait is over; a real broker answers as soon
+ * as there is data, so that there a long wait costs no latency and
+ * spares the brokers. A cluster that does not answer within TIMEOUT_MS
+ * is taken for a real one: the embedded broker always answers at once. */
+static void fetch_wait_choose(struct kafka *k, int timeout_ms) {
+    char *id = rd_kafka_clusterid(k->prod, timeout_ms > 0 ? timeout_ms : 1);
+    int mock = id && !strncmp(id, "mockCluster", 11);
+    char wait[16], why[256];
+
+    snprintf(wait, sizeof(wait), "%d",
+             mock ? KAFKA_FETCH_WAIT_MOCK : KAFKA_FETCH_WAIT_REAL);
+    if (rd_kafka_conf_set(k->cons_conf, "fetch.wait.max.ms", wait, why,
+                          sizeof(why)) != RD_KAFKA_CONF_OK)
+        LOG(LOG_WARN, "kafka: fetch.wait.max.ms=%s: %s", wait, why);
+    LOG(LOG_INFO, "kafka: %s cluster %s: readers wait up to %s ms per fetch "
+        "(fetch.wait.max.ms)", mock ? "embedded" : "real", id ? id : "(no answer yet)",
+        wait);
+    if (id)
+        rd_kafka_mem_free(k->prod, id);
+}
+
+static int reader_start(struct kafka *k, int timeout_ms, char *errstr,
+                        size_t errstr_size) {
     char why[512];
 
     if (k->cons)
@@ -687,6 +717,8 @@ static int reader_start(struct kafka *k, char *errstr, size_t errstr_size) {
         snprintf(errstr, errstr_size, "kafka: out of memory");
         return SWEEP_ENOMEM;
     }
+    if (k->fetch_wait_auto)
+        fetch_wait_choose(k, timeout_ms);
     if (!(k->cons = rd_kafka_new(RD_KAFKA_CONSUMER, k->cons_conf, why,
                                  sizeof(why)))) {
         snprintf(errstr, errstr_size, "kafka: cannot create the reader: %s",
@@ -796,7 +828,8 @@ int kafka_read(struct kafka *k, const char *const *topics, size_t n, int from,
                  from);
         return SWEEP_EINVAL;
     }
-    if ((rc = reader_start(k, errstr, errstr_size)) < 0)
+    if ((rc = reader_start(k, ms_left(deadline) < 5000 ? ms_left(deadline) : 5000,
+                           errstr, errstr_size)) < 0)
         return rc;
     if (!(add = rd_kafka_topic_partition_list_new((int)n * 4 + 1))) {
         snprintf(errstr, errstr_size, "kafka: out of memory");

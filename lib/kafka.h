@@ -24,12 +24,19 @@ struct kafka_opts {
     const char *const *props; /* "key=value" librdkafka properties passed
                                  unchanged (TLS, SASL...), applied last */
     size_t nprops;
-    /* fetch.wait.max.ms; 0 means 5. The embedded broker answers an empty
-     * fetch only after this wait, so there it bounds read latency (p50
-     * 1.2 / 3.4 / 8.4 ms for 1 / 5 / 10); a real broker answers as soon
-     * as data arrives. */
+    /* fetch.wait.max.ms; 0: chosen by the cluster (kafka_read() asks
+     * for its id): KAFKA_FETCH_WAIT_MOCK on the embedded broker, which
+     * answers an empty fetch only after this wait, so that there it
+     * bounds read latency (p50 1.2 / 3.4 / 8.4 ms for 1 / 5 / 10), and
+     * KAFKA_FETCH_WAIT_REAL on a real one, which answers as soon as data
+     * arrives: a short wait there only makes every reader ask each
+     * broker hundreds of times a second. A kafka.fetch.wait.max.ms
+     * property wins over both. */
     int fetch_wait_ms;
 };
+
+#define KAFKA_FETCH_WAIT_MOCK 5
+#define KAFKA_FETCH_WAIT_REAL 500
 
 struct kmsg {
     const char *topic; /* borrowed until kafka_msgs_release() */

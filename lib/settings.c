@@ -36,8 +36,9 @@ static const struct sdef table[] = {
      "seconds between SIGTERM and SIGKILL when a run is stopped"},
     {"heartbeat", T_DOUBLE, "2", 0.05, 3600, OFF(heartbeat),
      "seconds between a worker's run heartbeats"},
-    {"fetch_wait_ms", T_LONG, "5", 1, 10000, OFF(fetch_wait_ms),
-     "fetch.wait.max.ms of our Kafka readers: latency against idle load"},
+    {"fetch_wait_ms", T_LONG, "0", 0, 10000, OFF(fetch_wait_ms),
+     "fetch.wait.max.ms of our Kafka readers; 0: 5 on the embedded broker, "
+     "500 on a real cluster"},
     {"interpreter", T_STRING, "", 0, 0, OFF(interpreter),
      "what ${interpreter} runs (empty: python, else python3)"},
     {"log_level", T_STRING, "info", 0, 0, OFF(log_level),

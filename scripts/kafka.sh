@@ -843,7 +843,14 @@ wait_ready() {
             node_pid "$DIR" $wr_i >/dev/null || start_failed "node $wr_i exited while starting"
             wr_i=$((wr_i + 1))
         done
-        [ "$(metadata_ids "$BOOT" | tr '\n' ' ')" = "$wr_want" ] && break
+        # each node asked on its own: one that has just registered may not
+        # know of the others yet, and a client may ask any of them first
+        wr_ok=1
+        for wr_p in $PORTS; do
+            [ "$(metadata_ids "127.0.0.1:$wr_p" | tr '\n' ' ')" = "$wr_want" ] ||
+                { wr_ok=0; break; }
+        done
+        [ $wr_ok = 1 ] && break
         [ "$(date +%s)" -lt $wr_end ] ||
             start_failed "not all $NODES nodes in the metadata after $START_SECS s"
         sleep 0.2

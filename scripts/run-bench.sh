@@ -46,7 +46,13 @@ run_script() {
 # runtime (issue 3), and early termination's stop latency, metric line
 # printed -> SIGTERM received (issue 5), each on a private
 # broker/redis/controller/workers stack, each against a baseline measured
-# in the same run. Takes a few minutes (10,000 runs for the memory table).
+# in the same run; then (k) dispatch, ingest and stop latency once more on
+# a real 3-node Kafka cluster (scripts/kafka.sh run --nodes 3, started and
+# stopped by bench_runtime.sh; it needs Java, and Maven once for the
+# jars), in one table with the embedded broker's figures of the same run.
+# Takes a few minutes (10,000 runs for the memory table; the cluster's
+# start and phase k add about a minute). A cluster that cannot start
+# fails the bench, saying why.
 run_script bench_runtime
 
 # == bench_quality_local: bayes on branin end to end through `sweep local`

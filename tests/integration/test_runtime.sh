@@ -320,6 +320,18 @@ s1() {
             "$wp" 60 0 "$D/w$i.log" "$D/ctl.log"
     done
     it_wait 10 hist_total_is 60
+    # fetch_wait_ms 0: the embedded broker holds an empty fetch for the
+    # whole wait (short there), a real one answers when data is there
+    case ${IT_KAFKA:-} in
+    real) fw="real cluster .*: readers wait up to 500 ms" ;;
+    *) fw="embedded cluster mockCluster.*: readers wait up to 5 ms" ;;
+    esac
+    if grep -q "kafka: $fw per fetch" "$D/ctl.log" && grep -q "kafka: $fw per fetch" "$D/w1.log"; then
+        ok "s1: the readers of the controller and the workers: 'kafka: $fw per fetch'"
+    else
+        notok "s1: the readers of the controller and the workers: 'kafka: $fw per fetch'" \
+            "$D/ctl.log" "$D/w1.log"
+    fi
     fetch
     pyassert "s1: status finished, runs_created 12, 12 finished" '
 assert status.get("state") == "finished", status.get("state")

@@ -352,4 +352,39 @@ else
 fi
 check "the run's environment has no SWEEP_SIGNING_KEY" sh -c "! grep -q '^SWEEP_SIGNING_KEY=' '$D/run.env'"
 
+# ---- 9. a key rotation (docs/security.md) ------------------------------------------
+
+"$SWEEP" keygen --output "$D/new.key"
+{ cat "$D/new.key"; cat "$KEY"; } >"$D/ctl.keys"   # step 2: the new key signs
+{ cat "$KEY"; cat "$D/new.key"; } >"$D/wrk.keys"   # step 1: workers accept both
+chmod 600 "$D/ctl.keys" "$D/wrk.keys"
+cat >"$D/rot.yaml" <<EOF
+method: random
+run_cap: 1
+parameters:
+  steps: {value: 2}
+command: [/bin/sh, $PROGS/steps.sh, "\${args}"]
+EOF
+it_bg ctl3 env SWEEP_SIGNING_KEY_FILE="$D/ctl.keys" "$CTL" --brokers "$BOOT" --redis "$REDIS_URL"
+CTL3=$IT_PID
+S5=$(timeout 30 "$SWEEP" create "$D/rot.yaml" --brokers "$BOOT" --redis "$REDIS_URL" 2>>"$D/create.err" | tail -n 1)
+it_bg wold "$WRK" --brokers "$BOOT" --run-dir "$D/runs" "$S5" # the old key only
+WOLD=$IT_PID
+if it_wait 15 grep -q "signed with a key this program does not hold" "$D/wold.log" &&
+    [ "$(rcli HGET "sw:s:$S5" n:running)" != 1 ]; then
+    ok "rotation: a worker with only the old key refuses what the new key signed, and says so"
+else
+    notok "rotation: a worker with only the old key refuses what the new key signed" "$D/wold.log"
+fi
+it_stop "$WOLD"
+it_bg wboth env SWEEP_SIGNING_KEY_FILE="$D/wrk.keys" "$WRK" --brokers "$BOOT" --run-dir "$D/runs" "$S5"
+it_wait_exit "$IT_PID" 30
+rc=$?
+if [ $rc -eq 0 ] && [ "$(rcli HGET "sw:s:$S5" n:finished)" = 1 ]; then
+    ok "rotation: a worker holding the old and the new key runs what the new key signed"
+else
+    notok "rotation: a worker holding both keys runs what the new key signed (exit $rc)" "$D/wboth.log" "$D/ctl3.log"
+fi
+it_stop "$CTL3"
+
 it_done

@@ -3,19 +3,28 @@
 dispatch, ingest and memory, and early termination's stop latency (issue
 5), each on its own private stack (`sweep broker`, redis-server, one
 sweep-controller, pool workers), each against a baseline measured in the
-same run. Prints markdown tables.
+same run; and (k) dispatch, ingest and stop latency on a real 3-node Kafka
+cluster side by side with the embedded broker. Prints markdown tables.
 
 Called by tests/bench/bench_runtime.sh, which compiles the helper programs
-of this directory into TMP/helpers and cleans up after us with a trap (it
-kills every pid we list in TMP/pids).
+of this directory into TMP/helpers, starts the real cluster for phase k
+(scripts/kafka.sh) and cleans up after us with a trap (it kills every pid
+we list in TMP/pids, and stops the cluster).
 
 usage: bench_runtime.py TMP
-env:   SWEEP_BIN (programs, default bin), BENCH_PHASES (default "a b c d"),
-       BENCH_DISPATCH_RUNS (500), BENCH_INGEST_LINES (100000),
-       BENCH_LATENCY_LINES (500), BENCH_MEMORY_RUNS (10000),
-       BENCH_STOP_RUNS (440: the grid of phase d, about half of it stopped)
+env:   SWEEP_BIN (programs, default bin), BENCH_PHASES (default
+       "a b c d k"), BENCH_DISPATCH_RUNS (500), BENCH_INGEST_LINES
+       (100000), BENCH_LATENCY_LINES (500), BENCH_MEMORY_RUNS (10000),
+       BENCH_STOP_RUNS (440: the grid of phase d, about half of it
+       stopped); for phase k BENCH_KAFKA_WARMUP_RUNS (200, untimed, on
+       the real cluster before its measures), BENCH_KAFKA_ENV (the cluster.env that
+       `scripts/kafka.sh run` writes once its cluster is ready) and, when
+       the cluster did not start, BENCH_KAFKA_ERR (why); BENCH_REAL_ENV
+       ("K=V ...", e.g. "SWEEP_FETCH_WAIT_MS=500"): more environment for
+       the processes of the real-cluster stacks only (phase k prints it).
 Every process inherits the environment: SWEEP_FETCH_WAIT_MS=1 or
-SWEEP_CONFIG=FILE (kafka.* lines) tune the stacks; phase d prints them.
+SWEEP_CONFIG=FILE (kafka.* lines) tune the stacks; phases d and k print
+them.
 """
 import calendar
 import json
@@ -32,16 +41,23 @@ TMP = sys.argv[1]
 HELP = os.path.join(TMP, "helpers")
 SWEEP_BIN = os.path.abspath(os.environ.get("SWEEP_BIN", os.path.join(ROOT, "bin")))
 PIDFILE = os.path.join(TMP, "pids")
-PHASES = os.environ.get("BENCH_PHASES", "a b c d").split()
+PHASES = os.environ.get("BENCH_PHASES", "a b c d k").split()
 N_DISPATCH = int(os.environ.get("BENCH_DISPATCH_RUNS", "500"))
 N_INGEST = int(os.environ.get("BENCH_INGEST_LINES", "100000"))
 N_LATENCY = int(os.environ.get("BENCH_LATENCY_LINES", "500"))
 N_MEMORY = int(os.environ.get("BENCH_MEMORY_RUNS", "10000"))
 N_STOP = int(os.environ.get("BENCH_STOP_RUNS", "440"))
+N_WARMUP = int(os.environ.get("BENCH_KAFKA_WARMUP_RUNS", "200"))
+REAL_ENV = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_REAL_ENV", "").split()
+                if "=" in kv)
 
 
 class BenchError(Exception):
     pass
+
+
+# What phases a, b and d measured on the embedded broker, for phase k.
+RESULTS = {}
 
 
 # ---- helpers -------------------------------------------------------------
@@ -172,23 +188,97 @@ def stop(p, wait=5.0):
 
 # ---- the stack -------------------------------------------------------------
 
-class Stack:
-    """`sweep broker`, redis-server, a controller and N pool workers."""
+class Cluster:
+    """The real Kafka cluster of `scripts/kafka.sh run`, from its cluster.env
+    (KAFKA_BOOT, KAFKA_DIR, KAFKA_VERSION, ...)."""
 
-    def __init__(self, name, nworkers):
+    def __init__(self, env_path):
+        self.env = self._kv(env_path, "=")
+        self.boot = self.env.get("KAFKA_BOOT", "")
+        self.dir = self.env.get("KAFKA_DIR", os.path.dirname(env_path))
+        self.version = self.env.get("KAFKA_VERSION", "?")
+        self.nodes = int(self.env.get("KAFKA_NODES", "0") or 0)
+        if not self.boot.startswith("127.0.0.1:"):
+            raise BenchError("%s: no KAFKA_BOOT" % env_path)
+        try:
+            self.props = self._kv(os.path.join(self.dir, "node1.properties"), "=")
+        except OSError:
+            self.props = {}
+
+    @staticmethod
+    def _kv(path, sep):
+        out = {}
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if not line or line.startswith("#") or sep not in line:
+                    continue
+                k, v = line.split(sep, 1)
+                if len(v) >= 2 and v[0] == v[-1] == "'":
+                    v = v[1:-1]
+                out[k] = v
+        return out
+
+    def pids(self):
+        out = []
+        for i in range(1, self.nodes + 1):
+            try:
+                with open(os.path.join(self.dir, "node%d.pid" % i)) as f:
+                    out.append(int(f.read().strip()))
+            except (OSError, ValueError):
+                pass
+        return out
+
+    def cpu_secs(self):
+        """CPU time (user + system) the nodes' JVMs have used so far."""
+        tick, total = os.sysconf("SC_CLK_TCK"), 0
+        for pid in self.pids():
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except (OSError, ValueError, IndexError):
+                pass
+        return total / float(tick)
+
+    def dead(self):
+        """The nodes whose JVM is gone."""
+        out = []
+        for i in range(1, self.nodes + 1):
+            try:
+                with open(os.path.join(self.dir, "node%d.pid" % i)) as f:
+                    pid = int(f.read().strip())
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    if b"node%d.properties" % i not in f.read():
+                        out.append(i)
+            except (OSError, ValueError):
+                out.append(i)
+        return out
+
+
+class Stack:
+    """`sweep broker` (or a fresh topic prefix on a real cluster),
+    redis-server, a controller and N pool workers."""
+
+    def __init__(self, name, nworkers, cluster=None):
         self.name = name
         self.dir = os.path.join(TMP, name)
         os.makedirs(self.dir)
         self.nworkers = nworkers
+        self.cluster = cluster
         self.broker = self.redis = self.controller = None
         self.workers = []
         self.stats = []
         self.r = None
+        self.pfx = []
+        self.env = dict(os.environ)
+        if cluster:
+            self.env.update(REAL_ENV)
 
     def path(self, f):
         return os.path.join(self.dir, f)
 
-    def start(self):
+    def start_broker(self):
         self.broker = spawn([os.path.join(SWEEP_BIN, "sweep"), "broker"],
                             self.path("broker.log"))
         # `sweep broker` prints its bootstrap list first, on stdout: the
@@ -202,6 +292,27 @@ class Stack:
                         return line.strip()
             return None
         self.brokers = wait_until("sweep broker", boot, 15)
+
+    def start_topics(self):
+        """On the real cluster (no topics made on use): a prefix of our own,
+        so the topics start empty and no other stack reads them."""
+        self.brokers = self.cluster.boot
+        self.prefix = "bench%s.%s" % (os.urandom(4).hex(), self.name)
+        self.pfx = ["--prefix", self.prefix]
+        p = subprocess.run([os.path.join(SWEEP_BIN, "sweep"), "init-topics",
+                            "--brokers", self.brokers] + self.pfx,
+                           capture_output=True, text=True, timeout=90, env=self.env)
+        with open(self.path("init-topics.log"), "w") as f:
+            f.write(p.stdout + p.stderr)
+        if p.returncode != 0:
+            raise BenchError("sweep init-topics --prefix %s failed (exit %d): %s" % (
+                self.prefix, p.returncode, (p.stderr or p.stdout).strip()[-300:]))
+
+    def start(self):
+        if self.cluster:
+            self.start_topics()
+        else:
+            self.start_broker()
         self.port = free_port()
         self.redis = spawn(["/usr/bin/redis-server", "--port", str(self.port),
                             "--bind", "127.0.0.1", "--save", "", "--appendonly",
@@ -215,17 +326,17 @@ class Stack:
                 return False
         wait_until("redis-server", ping, 10)
         self.url = "redis://127.0.0.1:%d" % self.port
-        self.common = ["--brokers", self.brokers, "--redis", self.url]
+        self.common = ["--brokers", self.brokers, "--redis", self.url] + self.pfx
         self.controller = spawn([os.path.join(SWEEP_BIN, "sweep-controller")] +
-                                self.common, self.path("controller.log"))
+                                self.common, self.path("controller.log"), self.env)
         for i in range(self.nworkers):
-            env = dict(os.environ)
+            env = dict(self.env)
             st = self.path("worker-%d.stats" % (i + 1))
             env["SWEEP_WORKER_STATS"] = st
             self.stats.append(st)
             self.workers.append(spawn(
                 [os.path.join(SWEEP_BIN, "sweep-worker"), "--brokers",
-                 self.brokers, "--run-dir", self.path("runs-%d" % (i + 1))],
+                 self.brokers, "--run-dir", self.path("runs-%d" % (i + 1))] + self.pfx,
                 self.path("worker-%d.log" % (i + 1)), env))
         # Ready: the controller leads and has heard from every worker.
         def joined():
@@ -241,6 +352,9 @@ class Stack:
                 [("worker %d" % (i + 1), w) for i, w in enumerate(self.workers)]:
             if p is not None and p.poll() is not None:
                 raise BenchError("%s exited (%s); logs in %s" % (name, p.returncode, self.dir))
+        if self.cluster and self.cluster.dead():
+            raise BenchError("Kafka node(s) %s of the real cluster exited; logs in %s" % (
+                ", ".join(str(i) for i in self.cluster.dead()), self.cluster.dir))
 
     def stop(self):
         for w in self.workers:
@@ -256,7 +370,8 @@ class Stack:
         with open(path, "w") as f:
             f.write(config)
         p = subprocess.run([os.path.join(SWEEP_BIN, "sweep"), "create", path] +
-                           self.common, capture_output=True, text=True, timeout=60)
+                           self.common, capture_output=True, text=True, timeout=60,
+                           env=self.env)
         if p.returncode != 0 or not p.stdout.strip():
             raise BenchError("sweep create failed: %s" % p.stderr.strip())
         return p.stdout.strip().splitlines()[-1]
@@ -278,7 +393,8 @@ class Stack:
 
     def runs(self, sid):
         p = subprocess.run([os.path.join(SWEEP_BIN, "sweep"), "runs", sid, "--json"] +
-                           self.common, capture_output=True, text=True, timeout=120)
+                           self.common, capture_output=True, text=True, timeout=120,
+                           env=self.env)
         if p.returncode != 0:
             raise BenchError("sweep runs failed: %s" % p.stderr.strip())
         return json.loads(p.stdout)
@@ -326,9 +442,10 @@ def ok(cond):
 
 # ---- (a) dispatch ---------------------------------------------------------
 
-def bench_dispatch():
+def measure_dispatch(cluster=None):
+    """Phase a's measure on `sweep broker`, or on CLUSTER (a Cluster)."""
     n = N_DISPATCH
-    s = Stack("dispatch", 2)
+    s = Stack("dispatch-real" if cluster else "dispatch", 2, cluster)
     try:
         s.start()
         t0 = time.time()
@@ -367,12 +484,24 @@ def bench_dispatch():
             lat += vals[1:]  # the first includes the worker's start
     finally:
         s.stop()
+    rate = len(runs) / span if span > 0 else float("nan")
+    return {"n": n, "runs": runs, "wall": wall, "rate": rate, "states": states,
+            "per_worker": per_worker, "durs": durs, "gaps": gaps, "stalls": stalls,
+            "to_first": to_first, "lat": lat, "first": first}
+
+
+def bench_dispatch():
+    n = N_DISPATCH
+    m = measure_dispatch()
+    RESULTS["a"] = m
+    runs, wall, rate, lat, first = m["runs"], m["wall"], m["rate"], m["lat"], m["first"]
+    states, per_worker, durs, gaps, stalls, to_first = (
+        m["states"], m["per_worker"], m["durs"], m["gaps"], m["stalls"], m["to_first"])
     p = subprocess.run([os.path.join(HELP, "spawn_loop"), str(n)], capture_output=True,
                        text=True, timeout=300)
     b = p.stdout.split()
     base_secs = float(b[b.index("seconds") + 1])
     base_p50 = int(b[b.index("per_run_us_p50") + 1])
-    rate = len(runs) / span if span > 0 else float("nan")
     base_rate = n / base_secs
     print("### (a) Dispatch: %d runs of `/bin/sh -c 'echo loss=1'` on 2 pool workers" % n)
     print()
@@ -435,9 +564,12 @@ command: %s
 """ % json.dumps(cmd)
 
 
-def bench_ingest():
+def measure_ingest(cluster=None, baselines=True):
+    """Phase b's measure on `sweep broker`, or on CLUSTER; the Redis
+    baselines (no Kafka in them) only when BASELINES."""
     n = N_INGEST
-    s = Stack("ingest", 1)
+    raw64 = store1024 = float("nan")
+    s = Stack("ingest-real" if cluster else "ingest", 1, cluster)
     try:
         s.start()
         stamp = s.path("flood.stamp")
@@ -480,14 +612,28 @@ def bench_ingest():
             if p.returncode != 0 or "seconds" not in b:
                 raise BenchError("redis_base %s: %s" % (mode, p.stderr.strip()))
             return n / float(b[b.index("seconds") + 1])
-        raw64 = base("raw", 64)
-        store1024 = base("store", 1024)
+        if baselines:
+            raw64 = base("raw", 64)
+            store1024 = base("store", 1024)
     finally:
         s.stop()
     # Over the entries that arrived (all of them, unless some were lost).
     e2e = got / ((done_us - start_us) / 1e6) if done_us > start_us else float("nan")
     apply_rate = got / ((done_us - first_us) / 1e6) if done_us > first_us else float("nan")
     print_rate = n / ((end_us - start_us) / 1e6) if end_us > start_us else float("nan")
+    return {"n": n, "e2e": e2e, "apply_rate": apply_rate, "print_rate": print_rate,
+            "to_first_us": first_us - start_us, "got": got, "run": run, "lat": lat,
+            "releads": releads, "resets": resets, "raw64": raw64,
+            "store1024": store1024}
+
+
+def bench_ingest():
+    n = N_INGEST
+    m = measure_ingest()
+    RESULTS["b"] = m
+    e2e, apply_rate, print_rate, got, run, lat = (
+        m["e2e"], m["apply_rate"], m["print_rate"], m["got"], m["run"], m["lat"])
+    releads, resets, raw64, store1024 = m["releads"], m["resets"], m["raw64"], m["store1024"]
     print("### (b) Ingest: one controller applying metric events to Redis")
     print()
     print("One run prints %d lines `i=N loss=X` as fast as it can (a C program, "
@@ -510,7 +656,7 @@ def bench_ingest():
          "%s (raw RPUSH+HSET, P64)" % f1(raw64), "%.3f" % (apply_rate / raw64), "", ""],
         ["events/s, store_apply_metrics alone", f1(store1024),
          "%s (raw RPUSH+HSET, P64)" % f1(raw64), "%.3f" % (store1024 / raw64), "", ""],
-        ["first line printed -> first stored (ms)", ms(first_us - start_us), "", "", "", ""],
+        ["first line printed -> first stored (ms)", ms(m["to_first_us"]), "", "", "", ""],
         ["lines/s written by the program (pipe drained by the worker)", f1(print_rate),
          "", "", "", ""],
         ["history entries stored (of %d); run state; lost as the controller "
@@ -640,14 +786,15 @@ def tuned():
     return out
 
 
-def bench_earlystop():
+def measure_earlystop(cluster=None):
+    """Phase d's measure on `sweep broker`, or on CLUSTER. Its problems:
+    those of the sweep's runs, then those of the stops."""
     n = N_STOP
     prog = os.path.join(HELP, "stopme")
-    res, base_dir = os.path.join(TMP, "stops"), os.path.join(TMP, "stops-base")
+    res = os.path.join(TMP, "stops-real" if cluster else "stops")
     os.makedirs(res)
-    os.makedirs(base_dir)
     bad = [k for k in range(n) if is_bad(k)]
-    s = Stack("earlystop", 4)
+    s = Stack("earlystop-real" if cluster else "earlystop", 4, cluster)
     try:
         s.start()
         t0 = time.time()
@@ -661,13 +808,7 @@ def bench_earlystop():
             wrk.update(log_times(s.path("worker-%d.log" % (i + 1)), "SIGTERM"))
     finally:
         s.stop()
-    watcher = subprocess.Popen([prog, "watch", str(len(bad)), base_dir],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    note_pid(watcher.pid)
-    err = watcher.communicate(timeout=60 + 6 * len(bad))[1]
-    if watcher.returncode != 0:
-        raise BenchError("stopme watch: %s" % err.strip())
-    got, base = stop_results(res), stop_results(base_dir)
+    got = stop_results(res)
 
     problems, states = [], {}
     for r in runs:
@@ -685,14 +826,12 @@ def bench_earlystop():
     timeouts = [k for k in bad if "timeout" in got.get(k, {})]
     early = [k for k in bad if "early" in got.get(k, {})]
     missing = [k for k in bad if k not in got]
-    blat = [base[k]["lat_us"] for k in base if "lat_us" in base[k]]
-    if len(blat) != len(bad):
-        problems.append("baseline: %d of %d runs signalled" % (len(blat), len(bad)))
+    stop_problems = []
     if early or missing:
-        problems.append("%d runs stopped before their bad line, %d left no result"
-                        % (len(early), len(missing)))
+        stop_problems.append("%d runs stopped before their bad line, %d left no result"
+                             % (len(early), len(missing)))
     if len(lat) < min(200, len(bad)):
-        problems.append("only %d stops measured" % len(lat))
+        stop_problems.append("only %d stops measured" % len(lat))
 
     # Where the time goes: the controller's "early stop" line and the
     # worker's "SIGTERM" line (log stamps, truncated to the ms).
@@ -704,6 +843,32 @@ def bench_earlystop():
             seg[0].append(c * 1000 - g["print_us"])
             seg[1].append((w - c) * 1000)
             seg[2].append(g["sig_us"] - w * 1000)
+    return {"n": n, "bad": bad, "wall": wall, "states": states, "lat": lat,
+            "timeouts": timeouts, "seg": seg, "run_problems": problems,
+            "stop_problems": stop_problems}
+
+
+def bench_earlystop():
+    n = N_STOP
+    prog = os.path.join(HELP, "stopme")
+    base_dir = os.path.join(TMP, "stops-base")
+    os.makedirs(base_dir)
+    m = measure_earlystop()
+    RESULTS["d"] = m
+    bad, wall, states, lat, timeouts, seg = (
+        m["bad"], m["wall"], m["states"], m["lat"], m["timeouts"], m["seg"])
+    watcher = subprocess.Popen([prog, "watch", str(len(bad)), base_dir],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    note_pid(watcher.pid)
+    err = watcher.communicate(timeout=60 + 6 * len(bad))[1]
+    if watcher.returncode != 0:
+        raise BenchError("stopme watch: %s" % err.strip())
+    base = stop_results(base_dir)
+    problems = list(m["run_problems"])
+    blat = [base[k]["lat_us"] for k in base if "lat_us" in base[k]]
+    if len(blat) != len(bad):
+        problems.append("baseline: %d of %d runs signalled" % (len(blat), len(bad)))
+    problems += m["stop_problems"]
 
     p99, b99 = pct(lat, 99), pct(blat, 99)
     met = p99 <= 50000
@@ -760,18 +925,278 @@ def bench_earlystop():
     return met and not timeouts
 
 
+# ---- (k) the real cluster next to the embedded broker ---------------------
+
+FAILURES = (BenchError, subprocess.TimeoutExpired, OSError, KeyError, ValueError,
+            IndexError)
+
+
+def kafka_cluster():
+    """The real cluster of this run, or None and why there is none."""
+    env = os.environ.get("BENCH_KAFKA_ENV", "")
+    if not env:
+        return None, ("BENCH_KAFKA_ENV is not set (tests/bench/bench_runtime.sh "
+                      "starts the cluster)")
+    if not os.path.exists(env):
+        return None, "the cluster did not start: %s" % (
+            os.environ.get("BENCH_KAFKA_ERR") or "%s is missing" % env)
+    try:
+        c = Cluster(env)
+    except (OSError, BenchError) as e:
+        return None, "cannot read %s: %s" % (env, e)
+    if c.dead():
+        return None, "node(s) %s of the cluster exited before phase k; logs in %s" % (
+            ", ".join(str(i) for i in c.dead()), c.dir)
+    return c, None
+
+
+def machine_busy():
+    """CPU seconds the machine has been busy, all cores, and those of our
+    children (the stacks, waited for, and what they ran)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    t = os.times()
+    return ((sum(v) - v[3] - (v[4] if len(v) > 4 else 0)) / float(os.sysconf("SC_CLK_TCK")),
+            t.children_user + t.children_system)
+
+
+def cell(text):
+    """TEXT fit for one markdown table cell."""
+    return " ".join(str(text).replace("|", "/").split())
+
+
+def num(x):
+    return x is not None and not (isinstance(x, float) and math.isnan(x))
+
+
+def k_rows(emb, real, absent):
+    """The rows of phase k's table: (phase, measure, value of a result, its
+    format, target, test of the real value)."""
+    def p_ms(key, p):
+        return lambda m: pct(m[key], p) / 1000.0
+
+    def seg(i):
+        return lambda m: (pct(m["seg"][i], 50) / 1000.0, pct(m["seg"][i], 99) / 1000.0)
+    n_lat = len(emb["a"]["lat"]) if emb.get("a") else 0
+    specs = [
+        ("a", "dispatch latency p50 (ms): worker idle -> next process started",
+         p_ms("lat", 50), "%.1f", "", None),
+        ("a", "dispatch latency p99 (ms)", p_ms("lat", 99), "%.1f", "<= 50",
+         lambda v: v <= 50),
+        ("a", "dispatch latency max (ms)", lambda m: max(m["lat"]) / 1000.0 if m["lat"]
+         else float("nan"), "%.1f", "", None),
+        ("a", "runs/s, first start -> last end (%d runs, 2 workers)" % N_DISPATCH,
+         lambda m: m["rate"], "%.1f", "", None),
+        ("a", "sweep create -> first run started (s)", lambda m: m["to_first"], "%.2f",
+         "", None),
+        ("d", "metric line printed -> SIGTERM received p50 (ms)", p_ms("lat", 50), "%.1f",
+         "", None),
+        ("d", "metric line printed -> SIGTERM received p99 (ms)", p_ms("lat", 99), "%.1f",
+         "<= 50", lambda v: v <= 50),
+        ("d", "metric line printed -> SIGTERM received max (ms)",
+         lambda m: max(m["lat"]) / 1000.0 if m["lat"] else float("nan"), "%.1f", "", None),
+        ("d", "  line printed -> controller decides, p50 / p99 (ms)", seg(0), "%.1f", "",
+         None),
+        ("d", "  controller decides -> worker sends SIGTERM, p50 / p99 (ms)", seg(1),
+         "%.1f", "", None),
+        ("d", "stops measured; not stopped within 5 s", lambda m: (len(m["lat"]),
+                                                                  len(m["timeouts"])),
+         "%d", "none missed", lambda v: v[1] == 0),
+        ("b", "ingest events/s, first line printed -> last stored (%d lines)" % N_INGEST,
+         lambda m: m["e2e"], "%.0f", ">= 20000 (phase b's)", lambda v: v >= 20000),
+        ("b", "ingest events/s, first stored -> last stored",
+         lambda m: m["apply_rate"], "%.0f", "", None),
+        ("b", "ingest: first line printed -> first stored (ms)",
+         lambda m: m["to_first_us"] / 1000.0, "%.1f", "", None),
+        ("b", "ingest: history entries stored (of %d)" % N_INGEST, lambda m: m["got"],
+         "%d", "all", lambda v: v == N_INGEST),
+        ("b", "metric line printed -> stored p50 / p99 (ms; %d lines at 200/s)"
+         % N_LATENCY, lambda m: (pct(m["lat"], 50) / 1000.0, pct(m["lat"], 99) / 1000.0),
+         "%.1f", "", None),
+    ]
+    rows, met = [], True
+    for ph, name, get, fmt, target, test in specs:
+        first = not rows
+        e = get(emb[ph]) if emb.get(ph) else None
+        r = get(real[ph]) if real.get(ph) else None
+        pair = isinstance(e, tuple) or isinstance(r, tuple)
+
+        def show(v, side):
+            if v is None and side == "real" and absent:
+                return cell(absent if first else "not measured (no cluster)")
+            if v is None:
+                return "failed (see below)"
+            if pair:
+                return " / ".join("n/a" if not num(x) else fmt % x for x in v)
+            return "n/a" if not num(v) else fmt % v
+        ratio = ""
+        if e is not None and r is not None and fmt != "%d":
+            ev, rv = (e, r) if pair else ((e,), (r,))
+            ratio = " / ".join("%.2f" % (b / a) if num(a) and num(b) and a > 0 else "n/a"
+                               for a, b in zip(ev, rv))
+        good = ""
+        if test:
+            good = ok(bool(test(r))) if r is not None else "not measured"
+            met = met and r is not None and bool(test(r))
+        rows.append([name, show(e, "emb"), show(r, "real"), ratio, target, good])
+    return rows, met
+
+
+def warm_up(cluster):
+    """N_WARMUP trivial runs through a throwaway stack, untimed: a fresh
+    cluster's JVMs compile their produce, fetch and replication paths and
+    load the transaction coordinator's state on first use (measured: each
+    worker's first ~25 dispatches at 40-800 ms instead of ~25), which a
+    cluster in service has long done; the embedded broker, plain C, has
+    nothing to warm."""
+    s = Stack("warmup-real", 2, cluster)
+    try:
+        s.start()
+        sid = s.create(trivial_config(N_WARMUP), "warmup")
+        s.wait_done(sid, N_WARMUP, max(120, N_WARMUP))
+    finally:
+        s.stop()
+
+
+def bench_kafka():
+    t_all = time.time()
+    cluster, absent = kafka_cluster()
+    measures = (("a", measure_dispatch),
+                ("b", lambda c: measure_ingest(c, baselines=False)),
+                ("d", measure_earlystop))
+    emb, real, errors, secs, reused, jvm_cpu = {}, {}, [], {}, [], {}
+    busy_all = ours = warm_secs = 0.0
+    if cluster and N_WARMUP > 0:
+        t = time.time()
+        try:
+            warm_up(cluster)
+        except FAILURES as e:
+            errors.append("real cluster, warm-up: %s" % e)
+        warm_secs = time.time() - t
+    for ph, fn in measures:
+        if ph in RESULTS:
+            emb[ph] = RESULTS[ph]
+            reused.append(ph)
+        else:
+            try:
+                emb[ph] = fn(None)
+            except FAILURES as e:
+                errors.append("embedded broker, (%s): %s" % (ph, e))
+        if not cluster:
+            continue
+        t, cpu, busy = time.time(), cluster.cpu_secs(), machine_busy()
+        try:
+            real[ph] = fn(cluster)
+        except FAILURES as e:
+            errors.append("real cluster, (%s): %s" % (ph, e))
+        secs[ph] = time.time() - t
+        jvm_cpu[ph] = cluster.cpu_secs() - cpu
+        now = machine_busy()
+        busy_all += now[0] - busy[0]
+        ours += now[1] - busy[1]
+    for side, res in (("embedded broker", emb), ("real cluster", real)):
+        for ph in ("d",):
+            if res.get(ph) and (res[ph]["run_problems"] or res[ph]["stop_problems"]):
+                errors.append("%s, (d): %s" % (side, "; ".join(
+                    (res[ph]["run_problems"] + res[ph]["stop_problems"])[:5])))
+    rows, met = k_rows(emb, real, "not measured: " + absent if absent else None)
+    props = cluster.props if cluster else {}
+    settings = tuned()
+    def names(phs):
+        return " and ".join("(%s)" % p for p in phs)
+    fresh = [p for p in "abd" if p not in reused]
+    if not fresh:
+        src = ("the figures of phases (a), (b) and (d) above, from this same run "
+               "(the same functions measured them)")
+    elif reused:
+        src = ("for %s the figures above, from this same run (the same functions), "
+               "for %s measured in this phase, each just before its real-cluster "
+               "twin" % (names(reused), names(fresh)))
+    else:
+        src = "measured in this phase, each just before its real-cluster twin"
+    print("### (k) The real 3-node Kafka cluster next to the embedded broker")
+    print()
+    if absent:
+        print("**No real cluster, so no real-cluster figures**: %s." % absent)
+        print()
+    ncpu = os.cpu_count() or 0
+    print("Phases (a), (b) and (d) once more, with the same stacks, programs, "
+          "sizes and method, on a real cluster: Apache Kafka %s (`scripts/kafka.sh "
+          "run --nodes 3`), %s KRaft nodes on 127.0.0.1 of this machine, each a "
+          "broker and a controller in one JVM; replication factor %s, "
+          "min.insync.replicas %s. Every stack has a fresh topic prefix whose "
+          "topics `sweep init-topics` created (4 partitions each); %d untimed "
+          "trivial runs warm the cluster up first (a fresh JVM compiles its "
+          "produce, fetch and replication paths on first use). Our producers "
+          "are idempotent with acks=all (lib/kafka.c): a message is delivered, "
+          "and readers see it, once every in-sync replica has it (all %s while "
+          "the nodes keep up; %s is the fewest a write is accepted with). The "
+          "embedded broker is `sweep broker` (librdkafka's mock cluster: one "
+          "process, no replication); its column is %s." % (
+              cluster.version if cluster else os.environ.get("SWEEP_KAFKA_VERSION", "3.9.2"),
+              cluster.nodes if cluster else 3,
+              props.get("default.replication.factor", "3"),
+              props.get("min.insync.replicas", "2"), N_WARMUP,
+              props.get("default.replication.factor", "3"),
+              props.get("min.insync.replicas", "2"), src))
+    print()
+    print("Dispatch latency: worker idle (previous run reaped) -> the next run's "
+          "process spawned, from `SWEEP_WORKER_STATS` (%d runs of `/bin/sh -c "
+          "'echo loss=1'` on 2 pool workers, each worker's first run left out). "
+          "Stop: metric line printed -> SIGTERM received by the program "
+          "(CLOCK_MONOTONIC; phase d's hyperband grid of %d runs on 4 workers; "
+          "the two segments from log stamps, +-1 ms). Ingest: one run prints %d "
+          "lines as fast as it can, events/s from its first line printed to the "
+          "last stored in Redis; the latency row is phase b's paced run. Ratio: "
+          "real / embedded." % (N_DISPATCH, N_STOP, N_INGEST))
+    print()
+    print("Both columns ran in this same `make bench` on the same machine (%d "
+          "cores; the cluster idle while the embedded stacks ran). Absolute "
+          "figures vary about twofold between machines here, and from run to "
+          "run when something else keeps the cores busy (the CPU line under "
+          "the table says how busy they were). Settings: %s%s." % (
+              ncpu, "; ".join(settings) if settings else
+              "the defaults, as `sweep local` runs them",
+              "; on the real cluster only (BENCH_REAL_ENV): %s" % " ".join(
+                  "%s=%s" % kv for kv in sorted(REAL_ENV.items())) if REAL_ENV else ""))
+    print()
+    table(["measure", "embedded broker", "real 3-node cluster", "ratio (real/embedded)",
+           "target (real)", "met"], rows)
+    if cluster:
+        wall = max(1e-9, sum(secs.values()))
+        jvm = sum(jvm_cpu.values())
+        print("Phase k took %.0f s: %.0f s warming the cluster up, %.0f s "
+              "measuring on it ((a) %.0f s, (b) %.0f s, (d) %.0f s)%s. While it "
+              "measured, the machine's %d cores were busy %.0f%% of the time: "
+              "the 3 Kafka JVMs %.0f s of CPU (%.0f%% of one core), the stacks "
+              "and their runs %.0f s, other processes %.0f s." % (
+                  time.time() - t_all, warm_secs, wall, secs.get("a", 0),
+                  secs.get("b", 0), secs.get("d", 0),
+                  "; the cluster had started in %s s, before the first phase" %
+                  os.environ["BENCH_KAFKA_START_SECS"]
+                  if os.environ.get("BENCH_KAFKA_START_SECS") else "",
+                  ncpu, 100.0 * busy_all / wall / max(1, ncpu), jvm,
+                  100.0 * jvm / wall, ours, max(0.0, busy_all - jvm - ours)))
+        print()
+    for e in errors:
+        print("**Failed**: %s" % e)
+        print()
+    if absent or errors:
+        raise BenchError(absent or errors[0])
+    return met
+
+
 def main():
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(1))
     ok_all = True
     phases = {"a": bench_dispatch, "b": bench_ingest, "c": bench_memory,
-              "d": bench_earlystop}
+              "d": bench_earlystop, "k": bench_kafka}
     failed = 0
     for ph in PHASES:
         try:
             ok_all = phases[ph]() and ok_all
-        except (BenchError, subprocess.TimeoutExpired, OSError, KeyError,
-                ValueError, IndexError) as e:
+        except FAILURES as e:
             print("### (%s) failed: %s" % (ph, e))
             print()
             failed += 1
