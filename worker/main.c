@@ -82,7 +82,8 @@ int main(int argc, char **argv) {
         {NULL, 0, NULL, 0}};
     struct settings_flags flags = {0};
     struct worker_opts wo = {0};
-    const char **allow = calloc((size_t)argc + 1, sizeof(*allow));
+    /* static: reachable until exit, whichever return ends main */
+    static const char **allow;
     size_t nallow = 0;
     struct settings st;
     struct worker *w;
@@ -91,6 +92,7 @@ int main(int argc, char **argv) {
     long v;
     int c, rc;
 
+    allow = calloc((size_t)argc + 1, sizeof(*allow));
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (settings_flag(&flags, c, optarg))
             continue;
