@@ -12,7 +12,7 @@ PREFIX   ?= /usr/local
 O        ?= build
 BINDIR   ?= bin
 CC       ?= cc
-PKGS     := yaml-0.1 jansson gsl rdkafka hiredis avro-c libcrypto
+PKGS     := yaml-0.1 jansson gsl rdkafka hiredis avro-c libcrypto libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 # GSL's BLAS calls go to OpenBLAS, not GSL's reference CBLAS.
 PKG_LIBS := $(filter-out -lgslcblas,$(shell pkg-config --libs $(PKGS))) \

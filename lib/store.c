@@ -503,6 +503,8 @@ static json_t *read_runs(struct store *s, const char *sweep_id,
     json_t *out = json_array();
     size_t per = with_history ? 3 : 2;
 
+    if (!out)
+        return NULL;
     for (size_t i = 0; i < ids->elements; i++) {
         const char *run = ids->element[i]->str;
         redisAppendCommand(s->c, "HGETALL sw:r:%s:%s", sweep_id, run);
@@ -553,6 +555,52 @@ static json_t *read_runs(struct store *s, const char *sweep_id,
         freeReplyObject(r);
     }
     return out;
+}
+
+json_t *store_runs_page(struct store *s, const char *sweep_id, long start,
+                        long count, long *total) {
+    redisReply *n, *ids;
+    json_t *out;
+
+    if (!(n = cmd(s, "ZCARD sw:s:%s:runs", sweep_id)))
+        return NULL;
+    set_err(s, "%s", "");
+    *total = n->type == REDIS_REPLY_INTEGER ? (long)n->integer : 0;
+    freeReplyObject(n);
+    if (count <= 0 || start >= *total)
+        return json_array();
+    if (!(ids = cmd_array(s, "ZRANGE", cmd(s, "ZRANGE sw:s:%s:runs %ld %ld", sweep_id,
+                                            start, start + count - 1))))
+        return NULL;
+    out = read_runs(s, sweep_id, ids, 0);
+    freeReplyObject(ids);
+    return out;
+}
+
+json_t *store_run_get(struct store *s, const char *sweep_id, const char *run_id,
+                      int with_history) {
+    redisReply *score, one = {.type = REDIS_REPLY_ARRAY},
+                       name = {.type = REDIS_REPLY_STRING};
+    redisReply *elems[1] = {&name};
+    json_t *out, *r;
+
+    set_err(s, "%s", "");
+    if (!(score = cmd(s, "ZSCORE sw:s:%s:runs %s", sweep_id, run_id)))
+        return NULL;
+    if (score->type != REDIS_REPLY_STRING) { /* nil: not a run of the sweep */
+        freeReplyObject(score);
+        return NULL;
+    }
+    freeReplyObject(score);
+    name.str = (char *)run_id;
+    name.len = strlen(run_id);
+    one.elements = 1;
+    one.element = elems;
+    if (!(out = read_runs(s, sweep_id, &one, with_history)))
+        return NULL;
+    r = json_incref(json_array_get(out, 0));
+    json_decref(out);
+    return r;
 }
 
 json_t *store_runs(struct store *s, const char *sweep_id, int with_history) {

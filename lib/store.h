@@ -80,6 +80,14 @@ json_t *store_sweep_ids(struct store *s);
  * worker, started_at, ended_at, summary, steps, reason, exit_code}; with
  * history (an array of the metric events) when with_history. */
 json_t *store_runs(struct store *s, const char *sweep_id, int with_history);
+/* Runs start .. start+count-1 of that order (no history), and *total, the
+ * sweep's run count. NULL on error. */
+json_t *store_runs_page(struct store *s, const char *sweep_id, long start,
+                        long count, long *total);
+/* One run as store_runs() has it; NULL when it is not a run of the sweep
+ * (store_errstr() empty) or on error (store_errstr() says). */
+json_t *store_run_get(struct store *s, const char *sweep_id, const char *run_id,
+                      int with_history);
 
 /* ---- the controller: leadership ---- */
 

@@ -36,6 +36,7 @@ static const struct subcommand subcommands[] = {
     {"init-topics", cmd_init_topics, "create or check the topics on a Kafka cluster"},
     {"local", cmd_local, "run a whole sweep on this machine"},
     {"keygen", cmd_keygen, "print a new key that signs run assignments"},
+    {"ui", cmd_ui, "serve the sweeps' JSON API over HTTP (read-only)"},
 };
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
