@@ -4,7 +4,8 @@
 # sweep with nested and categorical parameters (one of them
 # "<script>alert(1)</script>"). Every endpoint, bad and unknown ids, the
 # read-only rule, the loopback rule, the token (header, ?token= then
-# cookie), and a Redis that goes away (503, JSON) and comes back.
+# cookie), and a Redis that goes away (503, JSON) and comes back; and
+# `sweep export` (CSV and JSON).
 # Ends with "N passed, N failed".
 #
 # Run from the repository root: sh tests/integration/test_ui.sh
@@ -134,6 +135,58 @@ if grep -qi '^Content-Type: application/json' "$D/headers" &&
 else
     notok "responses are application/json, nosniff, no-store" "$D/headers"
 fi
+# ---- sweep export (CLI) ----------------------------------------------------------
+cat >"$D/export.yaml" <<'EOF'
+method: grid
+metric: {name: loss, goal: minimize}
+parameters:
+  opt:
+    parameters:
+      lr: {value: 0.5}
+  note: {values: ["=cmd|' /C calc'!A0", "a,b \"q\""]}
+command: [/bin/sh, -c, "echo loss=0.25 note=7"]
+EOF
+SID2=$(timeout 30 "$SWEEP" create "$D/export.yaml" --brokers "$BOOT" --redis "$REDIS_URL" \
+    2>"$D/create2.err" | tail -n 1)
+it_bg w2 "$WRK" --brokers "$BOOT" --run-dir "$D/runs2" "$SID2"
+it_wait_exit "$IT_PID" 60
+"$SWEEP" export "$SID2" --redis "$REDIS_URL" >"$D/export.csv" 2>"$D/export.err"
+check "sweep export ID: exit 0" [ $? = 0 ]
+"$PY" - "$D/export.csv" <<'EOF' >"$D/export.check" 2>&1
+import csv, sys
+raw = open(sys.argv[1], newline="").read()
+assert raw.endswith("\r\n"), "RFC 4180 line ends"
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert len(rows) == 2, rows
+head = list(rows[0].keys())
+assert head[:8] == ["id", "state", "attempt", "worker", "steps", "started_at", "ended_at", "reason"], head
+assert "opt.lr" in head and "note" in head and "loss" in head and "summary.note" in head, head
+notes = sorted(r["note"] for r in rows)
+assert notes == sorted(["'=cmd|' /C calc'!A0", 'a,b "q"']), notes
+assert all(r["opt.lr"] == "0.5" and r["state"] == "finished" and float(r["loss"]) == 0.25
+           and float(r["summary.note"]) == 7 for r in rows), rows
+EOF
+if [ $? = 0 ]; then
+    ok "--format csv (default): a header, a row per run, opt.lr flattened, summary.note for a metric named like a parameter, quoting, a formula-like value defused with a leading '"
+else
+    notok "--format csv: header, rows, flattening, quoting, formula guard" "$D/export.check" "$D/export.csv"
+fi
+"$SWEEP" export "$SID2" --format json --redis "$REDIS_URL" >"$D/body.json" 2>>"$D/export.err"
+if jq_py "len(b) == 2 and all(r['params']['opt']['lr'] == 0.5 and r['summary']['loss'] == 0.25 and r['state'] == 'finished' for r in b) and sorted(r['params']['note'] for r in b) == sorted([\"=cmd|' /C calc'!A0\", 'a,b \"q\"'])" 2>"$D/py.err"; then
+    ok "--format json: every run, its params nested, its summary"
+else
+    notok "--format json: every run, its params nested, its summary" "$D/body.json" "$D/py.err"
+fi
+"$SWEEP" export nosuch --redis "$REDIS_URL" >"$D/export-none.out" 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q "no sweep 'nosuch'" "$D/export-none.out"; then
+    ok "sweep export of an unknown sweep: exit 1, saying so"
+else
+    notok "sweep export of an unknown sweep: exit 1, saying so (exit $rc)" "$D/export-none.out"
+fi
+"$SWEEP" export "$SID2" --format xml --redis "$REDIS_URL" >"$D/export-xml.out" 2>&1
+check "sweep export --format xml: exit 2" [ $? = 2 ]
+
 # Redis away: 503 with a JSON error; back (empty, on the same port): 200.
 it_stop "$REDIS_PID"
 api "Redis gone: 503 with a JSON error" "/api/sweeps/$SID" 503 \
