@@ -5,7 +5,8 @@
 # "<script>alert(1)</script>"). Every endpoint, bad and unknown ids, the
 # read-only rule, the loopback rule, the token (header, ?token= then
 # cookie), and a Redis that goes away (503, JSON) and comes back; and
-# `sweep export` (CSV and JSON).
+# `sweep export` (CSV and JSON) and `sweep status --watch` (lines, JSON,
+# a terminal's live view).
 # Ends with "N passed, N failed".
 #
 # Run from the repository root: sh tests/integration/test_ui.sh
@@ -186,6 +187,60 @@ else
 fi
 "$SWEEP" export "$SID2" --format xml --redis "$REDIS_URL" >"$D/export-xml.out" 2>&1
 check "sweep export --format xml: exit 2" [ $? = 2 ]
+
+# ---- sweep status --watch (CLI) ---------------------------------------------------
+cat >"$D/watch.yaml" <<'EOF'
+method: grid
+metric: {name: loss, goal: minimize}
+parameters:
+  x: {values: [1, 2, 3]}
+command: [/bin/sh, -c, "sleep 0.4; echo loss=1"]
+EOF
+SID3=$(timeout 30 "$SWEEP" create "$D/watch.yaml" --brokers "$BOOT" --redis "$REDIS_URL" \
+    2>"$D/create3.err" | tail -n 1)
+"$SWEEP" status "$SID3" --watch --interval 0.1 --redis "$REDIS_URL" >"$D/watch.out" 2>&1 &
+WP=$!
+IT_ALL="$IT_ALL $WP"
+sleep 0.3
+it_bg w3 "$WRK" --brokers "$BOOT" --run-dir "$D/runs3" "$SID3"
+it_wait_exit "$IT_PID" 60
+it_wait_exit "$WP" 15
+rc=$?
+last=$(tail -n 1 "$D/watch.out")
+nl=$(grep -c "Z running created\|Z finished created" "$D/watch.out")
+case $last in
+*"Z finished created 3"*"finished 3"*)
+    if [ $rc = 0 ] && [ "$nl" -ge 3 ]; then
+        ok "status --watch, not a terminal: a line per change ($nl), the last 'finished created 3 ... finished 3', then exit 0 by itself"
+    else
+        notok "status --watch: $nl lines, exit $rc" "$D/watch.out"
+    fi
+    ;;
+*) notok "status --watch: the last line says finished 3 (exit $rc)" "$D/watch.out" ;;
+esac
+if awk '{print $2, $3, $4, $5}' "$D/watch.out" | uniq -d | grep -q .; then
+    notok "status --watch: no line repeats the one before" "$D/watch.out"
+else
+    ok "status --watch: no line repeats the one before"
+fi
+"$SWEEP" status "$SID3" --watch --json --redis "$REDIS_URL" >"$D/watch.json" 2>&1
+cp "$D/watch.json" "$D/body.json"
+check "status --watch --json on a finished sweep: one object, then exit 0" \
+    jq_py "b['state'] == 'finished' and b['runs']['finished'] == 3 and 'at' in b"
+# a terminal: the live view (script(1) gives it a pty)
+timeout 20 script -qec "$SWEEP status $SID3 --watch --redis $REDIS_URL" /dev/null \
+    >"$D/watch.tty" 2>&1 </dev/null
+rc=$?
+if [ $rc = 0 ] && grep -q "$(printf '\033\[H\033\[J')" "$D/watch.tty" &&
+    grep -q "best     [a-z0-9]*: loss = 1$(printf '\r')*$" "$D/watch.tty" &&
+    grep -q "^RUN .*STATE .*loss" "$D/watch.tty"; then
+    ok "status --watch on a terminal: the screen redrawn, the best run (loss = 1), the runs table"
+else
+    notok "status --watch on a terminal: the screen redrawn, the best run, the runs table (exit $rc)" \
+        "$D/watch.tty"
+fi
+"$SWEEP" status "$SID3" --watch --interval 0 --redis "$REDIS_URL" >"$D/watch-bad.out" 2>&1
+check "status --interval 0: exit 2" [ $? = 2 ]
 
 # Redis away: 503 with a JSON error; back (empty, on the same port): 200.
 it_stop "$REDIS_PID"
