@@ -690,9 +690,16 @@ int kafka_ensure_topics(struct kafka *k, const char *const *topics, size_t n,
  * spares the brokers. A cluster that does not answer within TIMEOUT_MS
  * is taken for a real one: the embedded broker always answers at once. */
 static void fetch_wait_choose(struct kafka *k, int timeout_ms) {
-    char *id = rd_kafka_clusterid(k->prod, timeout_ms > 0 ? timeout_ms : 1);
-    int mock = id && !strncmp(id, "mockCluster", 11);
-    char wait[16], why[256];
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    char *id, wait[16], why[256];
+    int mock;
+
+    /* In short waits: librdkafka waits for a change of its topic cache,
+     * which the first metadata, with no topics in it, is not, so that one
+     * long wait would last to its end even when the id came at once. */
+    while (!(id = rd_kafka_clusterid(k->prod, 0)) && ms_left(deadline) > 0)
+        rd_kafka_poll(k->prod, ms_left(deadline) < 20 ? ms_left(deadline) : 20);
+    mock = id && !strncmp(id, "mockCluster", 11);
 
     snprintf(wait, sizeof(wait), "%d",
              mock ? KAFKA_FETCH_WAIT_MOCK : KAFKA_FETCH_WAIT_REAL);

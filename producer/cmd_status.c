@@ -279,8 +279,10 @@ int cmd_status(int argc, char **argv) {
         return EXIT_USAGE;
     }
     id = argv[optind];
-    if ((rc = cli_settings(&st, &f, "status")))
+    if ((rc = cli_settings(&st, &f, "status"))) {
+        settings_release(&st); /* after --dump-config too */
         return rc < 0 ? 0 : rc;
+    }
     rc = EXIT_RUNTIME;
     if (!(s = cli_store(&st, "status")))
         goto out;
