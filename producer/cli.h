@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "msg.h"
 #include "settings.h"
 
@@ -39,9 +41,22 @@ int cmd_ui(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 
 /* Resolves settings from flags, env and file; 0 ok, EXIT_USAGE after
- * printing the error, -1 after --dump-config printed them (exit 0). */
+ * printing the error, -1 after --dump-config printed them (exit 0). When
+ * it returns non-zero, st holds nothing to release. */
 int cli_settings(struct settings *st, const struct settings_flags *f,
                  const char *verb);
+/* The sweep's metric and its direction, from its config. */
+struct metric_goal {
+    const char *name; /* NULL: the config has none */
+    int maximize;
+};
+void cli_metric_goal(const json_t *sweep, struct metric_goal *g);
+/* A run's best finite value of the metric: over its history when it has
+ * one, else its summary. 1 and *out, or 0. */
+int cli_best_value(const json_t *run, const struct metric_goal *g, double *out);
+/* The run of runs with the best such value (and *out), or NULL. */
+const json_t *cli_best_run(const json_t *runs, const struct metric_goal *g, double *out);
+
 /* Connects to Redis (retrying 5 s); NULL after printing the error. */
 struct store *cli_store(const struct settings *st, const char *verb);
 /* Publishes one message on the control topic when brokers are set;

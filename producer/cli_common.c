@@ -1,5 +1,6 @@
 /* cli_common.c - what the runtime verbs share: settings, Redis, Kafka. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,55 @@ int cli_settings(struct settings *st, const struct settings_flags *f,
     log_init("sweep", (enum log_level)log_level_parse(st->log_level));
     if (f->dump) {
         settings_dump(st, stdout);
+        settings_release(st);
         return -1;
     }
     return 0;
+}
+
+void cli_metric_goal(const json_t *sweep, struct metric_goal *g) {
+    const json_t *m = json_object_get(json_object_get(sweep, "config"), "metric");
+
+    g->name = json_string_value(json_object_get(m, "name"));
+    g->maximize = !strcmp(json_string_value(json_object_get(m, "goal")) ?: "", "maximize");
+}
+
+int cli_best_value(const json_t *run, const struct metric_goal *g, double *out) {
+    const json_t *h = json_object_get(run, "history"), *e;
+    int found = 0;
+    size_t i;
+
+    if (!g->name)
+        return 0;
+    json_array_foreach(h, i, e) {
+        const json_t *v = json_object_get(e, g->name);
+        double x;
+        if (!json_is_number(v))
+            continue;
+        x = json_number_value(v);
+        if (!found || (g->maximize ? x > *out : x < *out))
+            *out = x;
+        found = 1;
+    }
+    if (!found && json_is_number(json_object_get(json_object_get(run, "summary"), g->name))) {
+        *out = json_number_value(json_object_get(json_object_get(run, "summary"), g->name));
+        found = 1;
+    }
+    return found && isfinite(*out);
+}
+
+const json_t *cli_best_run(const json_t *runs, const struct metric_goal *g, double *out) {
+    const json_t *r, *best = NULL;
+    double x;
+    size_t i;
+
+    json_array_foreach(runs, i, r) {
+        if (cli_best_value(r, g, &x) && (!best || (g->maximize ? x > *out : x < *out))) {
+            best = r;
+            *out = x;
+        }
+    }
+    return best;
 }
 
 struct store *cli_store(const struct settings *st, const char *verb) {

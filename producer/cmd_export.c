@@ -218,10 +218,8 @@ int cmd_export(int argc, char **argv) {
         return EXIT_USAGE;
     }
     id = argv[optind];
-    if ((rc = cli_settings(&st, &f, "export"))) {
-        settings_release(&st); /* after --dump-config too */
+    if ((rc = cli_settings(&st, &f, "export")))
         return rc < 0 ? 0 : rc;
-    }
     rc = EXIT_RUNTIME;
     if (!(s = cli_store(&st, "export")))
         goto out;

@@ -21,43 +21,6 @@ static const struct cli_verb best_verb = {
     "The run with the best value of the sweep's metric (over each run's\n"
     "history, as bayes scores runs), its value and parameters.", 1};
 
-struct metric_goal {
-    const char *name;
-    int maximize;
-};
-
-static void goal_of(const json_t *sweep, struct metric_goal *g) {
-    const json_t *m = json_object_get(json_object_get(sweep, "config"), "metric");
-
-    g->name = json_string_value(json_object_get(m, "name"));
-    g->maximize = !strcmp(json_string_value(json_object_get(m, "goal")) ?: "", "maximize");
-}
-
-/* The run's best finite value of the metric: history, else summary. */
-static int best_value(const json_t *run, const struct metric_goal *g, double *out) {
-    const json_t *h = json_object_get(run, "history"), *e;
-    int found = 0;
-    size_t i;
-
-    if (!g->name)
-        return 0;
-    json_array_foreach(h, i, e) {
-        const json_t *v = json_object_get(e, g->name);
-        double x;
-        if (!json_is_number(v))
-            continue;
-        x = json_number_value(v);
-        if (!found || (g->maximize ? x > *out : x < *out))
-            *out = x;
-        found = 1;
-    }
-    if (!found && json_is_number(json_object_get(json_object_get(run, "summary"), g->name))) {
-        *out = json_number_value(json_object_get(json_object_get(run, "summary"), g->name));
-        found = 1;
-    }
-    return found && isfinite(*out);
-}
-
 static void flat_params(struct sbuf *sb, const json_t *v, const char *prefix) {
     const char *k;
     json_t *x;
@@ -84,7 +47,7 @@ static void print_runs(const json_t *runs, const struct metric_goal *g) {
         struct sbuf sb = SBUF_INIT;
         char val[32] = "-";
         double v;
-        if (best_value(r, g, &v))
+        if (cli_best_value(r, g, &v))
             snprintf(val, sizeof(val), "%.6g", v);
         flat_params(&sb, json_object_get(r, "params"), "");
         const char *reason = json_string_value(json_object_get(r, "reason")) ?: "";
@@ -135,7 +98,7 @@ static int runs_or_best(int argc, char **argv, const struct cli_verb *v, int bes
         fprintf(stderr, "sweep %s: no sweep '%s'\n", v->name, id);
         goto out;
     }
-    goal_of(sweep, &g);
+    cli_metric_goal(sweep, &g);
     if (!(runs = store_runs(s, id, best || !json))) {
         fprintf(stderr, "sweep %s: %s\n", v->name, store_errstr(s));
         goto out;
@@ -149,15 +112,8 @@ static int runs_or_best(int argc, char **argv, const struct cli_verb *v, int bes
         goto out;
     }
     {
-        const json_t *r, *bestr = NULL;
-        double bv = 0, x;
-        size_t i;
-        json_array_foreach(runs, i, r) {
-            if (best_value(r, &g, &x) && (!bestr || (g.maximize ? x > bv : x < bv))) {
-                bestr = r;
-                bv = x;
-            }
-        }
+        double bv = 0;
+        const json_t *bestr = cli_best_run(runs, &g, &bv);
         if (!bestr) {
             fprintf(stderr, "sweep best: no run has logged %s yet\n",
                     g.name ? g.name : "a metric (the config has none)");

@@ -35,11 +35,10 @@ static void on_signal(int sig) {
     stop_watch = 1;
 }
 
-/* Sums the runs' metrics_lost into o (and how many runs lost any);
- * 0 when the runs cannot be read. */
-static void add_lost(struct store *s, const char *id, json_t *o) {
-    json_t *runs = store_runs(s, id, 0), *r;
+/* Sums the runs' metrics_lost into o (and how many runs lost any). */
+static void add_lost(const json_t *runs, json_t *o) {
     json_int_t lost = 0, nruns = 0;
+    const json_t *r;
     size_t i;
 
     json_array_foreach(runs, i, r) {
@@ -47,7 +46,6 @@ static void add_lost(struct store *s, const char *id, json_t *o) {
         lost += l > 0 ? l : 0;
         nruns += l > 0;
     }
-    json_decref(runs);
     json_object_set_new(o, "metrics_lost", json_integer(lost));
     json_object_set_new(o, "runs_with_metrics_lost", json_integer(nruns));
 }
@@ -102,48 +100,29 @@ static int sweep_over(const json_t *o) {
 }
 
 /* The live view: the status, the best run so far, the latest runs. */
-static void draw(struct store *s, const char *id, const json_t *o) {
-    const json_t *m = json_object_get(json_object_get(o, "config"), "metric");
-    const char *metric = json_string_value(json_object_get(m, "name"));
-    int maximize = !strcmp(json_string_value(json_object_get(m, "goal")) ?: "", "maximize");
-    long total = 0;
-    json_t *runs = store_runs_page(s, id, 0, 0, &total), *r, *best = NULL;
-    long from;
-    size_t i;
+static void draw(const char *id, const json_t *o, const json_t *runs) {
+    struct metric_goal g;
+    const json_t *r, *best;
+    size_t i, n = json_array_size(runs);
     time_t now = time(NULL);
     char stamp[32];
+    double bv = 0;
 
-    json_decref(runs);
-    from = total > 15 ? total - 15 : 0;
-    runs = store_runs_page(s, id, from, 15, &total);
+    cli_metric_goal(o, &g);
     strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime(&now));
     printf("\033[H\033[J"); /* home, clear */
     printf("sweep status %s  (%s; Ctrl-C to leave)\n\n", id, stamp);
     print_text(id, o);
-    if (metric) {
-        /* the best over every run: the full list, without histories */
-        json_t *all = store_runs(s, id, 0);
-        double bv = 0;
-        json_array_foreach(all, i, r) {
-            const json_t *v = json_object_get(json_object_get(r, "summary"), metric);
-            if (json_is_number(v) &&
-                (!best || (maximize ? json_number_value(v) > bv : json_number_value(v) < bv))) {
-                json_decref(best);
-                best = json_incref(r);
-                bv = json_number_value(v);
-            }
-        }
-        json_decref(all);
-        if (best)
-            printf("best     %s: %s = %.10g\n",
-                   json_string_value(json_object_get(best, "id")), metric, bv);
-        json_decref(best);
-    }
+    if ((best = cli_best_run(runs, &g, &bv)))
+        printf("best     %s: %s = %.10g\n",
+               json_string_value(json_object_get(best, "id")), g.name, bv);
     printf("\n%-9s %-10s %3s %6s %12s  %s\n", "RUN", "STATE", "ATT", "STEPS",
-           metric ? metric : "", "REASON");
-    json_array_foreach(runs, i, r) {
-        const json_t *v = metric ? json_object_get(json_object_get(r, "summary"), metric) : NULL;
+           g.name ? g.name : "", "REASON");
+    for (i = n > 15 ? n - 15 : 0; i < n; i++) {
+        const json_t *v;
         char val[32] = "";
+        r = json_array_get(runs, i);
+        v = g.name ? json_object_get(json_object_get(r, "summary"), g.name) : NULL;
         if (json_is_number(v))
             snprintf(val, sizeof(val), "%.6g", json_number_value(v));
         printf("%-9s %-10s %3lld %6lld %12s  %.40s\n",
@@ -154,13 +133,13 @@ static void draw(struct store *s, const char *id, const json_t *o) {
                json_string_value(json_object_get(r, "reason")) ?: "");
     }
     fflush(stdout);
-    json_decref(runs);
 }
 
-/* One look: the sweep with its losses counted; NULL (after saying why)
+/* One look: the sweep with its losses counted, and its runs (without
+ * histories) in *runs when runs is not NULL; NULL (after saying why)
  * when it is gone or Redis failed. */
-static json_t *look(struct store *s, const char *id) {
-    json_t *o = store_sweep_get(s, id);
+static json_t *look(struct store *s, const char *id, json_t **runs) {
+    json_t *o = store_sweep_get(s, id), *rs;
 
     if (!o) {
         if (*store_errstr(s))
@@ -169,7 +148,12 @@ static json_t *look(struct store *s, const char *id) {
             fprintf(stderr, "sweep status: no sweep '%s'\n", id);
         return NULL;
     }
-    add_lost(s, id, o);
+    rs = store_runs(s, id, 0); /* NULL: counted as no losses */
+    add_lost(rs, o);
+    if (runs)
+        *runs = rs ? rs : json_array();
+    else
+        json_decref(rs);
     return o;
 }
 
@@ -184,7 +168,7 @@ static int watch(struct store *s, const char *id, int json, double interval) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     for (;;) {
-        json_t *o = look(s, id);
+        json_t *runs = NULL, *o = look(s, id, tty && !json ? &runs : NULL);
         int over;
         if (!o) {
             rc = EXIT_RUNTIME;
@@ -193,8 +177,9 @@ static int watch(struct store *s, const char *id, int json, double interval) {
         over = sweep_over(o);
         sbuf_reset(&cur);
         summary_line(&cur, o);
-        if (tty && !json) {
-            draw(s, id, o);
+        if (runs) {
+            draw(id, o, runs);
+            json_decref(runs);
         } else if (strcmp(sbuf_str(&cur), sbuf_str(&last))) {
             char stamp[32];
             time_t now = time(NULL);
@@ -279,10 +264,8 @@ int cmd_status(int argc, char **argv) {
         return EXIT_USAGE;
     }
     id = argv[optind];
-    if ((rc = cli_settings(&st, &f, "status"))) {
-        settings_release(&st); /* after --dump-config too */
+    if ((rc = cli_settings(&st, &f, "status")))
         return rc < 0 ? 0 : rc;
-    }
     rc = EXIT_RUNTIME;
     if (!(s = cli_store(&st, "status")))
         goto out;
@@ -290,7 +273,7 @@ int cmd_status(int argc, char **argv) {
         rc = watch(s, id, json, interval);
         goto out;
     }
-    if (!(o = look(s, id)))
+    if (!(o = look(s, id, NULL)))
         goto out;
     if (json) {
         struct sbuf sb = SBUF_INIT;

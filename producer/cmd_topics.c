@@ -76,10 +76,8 @@ int cmd_init_topics(int argc, char **argv) {
         topics_usage(stderr);
         return EXIT_USAGE;
     }
-    if ((rc = cli_settings(&st, &f, "init-topics"))) {
-        settings_release(&st);
+    if ((rc = cli_settings(&st, &f, "init-topics")))
         return rc < 0 ? 0 : rc;
-    }
     rc = EXIT_USAGE;
     if (!*st.brokers) {
         fprintf(stderr, "sweep init-topics: no brokers: give --brokers or SWEEP_BROKERS\n");

@@ -514,10 +514,8 @@ int cmd_ui(int argc, char **argv) {
                         "--auth-token-file FILE (or --insecure-no-auth)\n", http);
         return EXIT_USAGE;
     }
-    if ((rc = cli_settings(&st, &f, "ui"))) {
-        settings_release(&st); /* after --dump-config too */
+    if ((rc = cli_settings(&st, &f, "ui")))
         return rc < 0 ? 0 : rc;
-    }
     rc = EXIT_RUNTIME;
     if (!(u.store = cli_store(&st, "ui")))
         goto out;
