@@ -39,7 +39,9 @@ LIB_OBJS   += $(O)/gen/schemas.o
 LIBSWEEP   := $(O)/libsweep.a
 
 SWEEP_SRCS := $(wildcard producer/*.c)
-SWEEP_OBJS := $(SWEEP_SRCS:%.c=$(O)/%.o)
+SWEEP_OBJS := $(SWEEP_SRCS:%.c=$(O)/%.o) $(O)/gen/assets.o
+# The dashboard's files, compiled into `sweep` gzip-compressed.
+UI_ASSETS  := $(shell find producer/ui -type f 2>/dev/null)
 CTL_OBJS   := $(patsubst %.c,$(O)/%.o,$(wildcard controller/*.c))
 WRK_OBJS   := $(patsubst %.c,$(O)/%.o,$(wildcard worker/*.c))
 PROGRAMS   := $(BINDIR)/sweep $(BINDIR)/sweep-controller $(BINDIR)/sweep-worker
@@ -64,6 +66,13 @@ $(O)/gen/schemas.c: scripts/embed-schemas.sh $(SCHEMAS)
 
 $(O)/gen/schemas.o: $(O)/gen/schemas.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/gen/assets.c: scripts/embed-assets.sh $(UI_ASSETS)
+	@mkdir -p $(dir $@)
+	sh scripts/embed-assets.sh producer/ui > $@.tmp && mv $@.tmp $@
+
+$(O)/gen/assets.o: $(O)/gen/assets.c producer/ui_assets.h
+	$(CC) $(ALL_CFLAGS) -Iproducer -c -o $@ $<
 
 $(LIBSWEEP): $(LIB_OBJS)
 	@rm -f $@

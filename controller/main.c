@@ -4,6 +4,8 @@
  */
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +15,69 @@
 
 #include "controller.h"
 #include "log.h"
+#include "port.h"
+#include "sbuf.h"
 #include "sig.h"
 #include "sign.h"
 #include "settings.h"
 #include "sweep.h"
+
+/* ---- GET /metrics (--metrics) ---- */
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status,
+                                 const char *type, char *body, size_t len) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    enum MHD_Result ret;
+
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Runs on MHD's thread: controller_metrics() reads only the snapshot the
+ * loop publishes, never Redis or Kafka. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_size, void **req_cls) {
+    struct sbuf sb = SBUF_INIT;
+    char *body;
+
+    (void)version;
+    (void)upload_data;
+    (void)upload_size;
+    (void)req_cls;
+    if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+        body = strdup("method not allowed\n");
+        return send_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+                         body, body ? strlen(body) : 0);
+    }
+    if (strcmp(url, "/metrics")) {
+        body = strdup("not found: try /metrics\n");
+        return send_text(conn, MHD_HTTP_NOT_FOUND, "text/plain", body,
+                         body ? strlen(body) : 0);
+    }
+    controller_metrics(cls, &sb);
+    if (sbuf_oom(&sb)) {
+        sbuf_release(&sb);
+        return MHD_NO;
+    }
+    {
+        size_t len = sb.len;
+        body = sbuf_detach(&sb);
+        if (!body) /* nothing appended */
+            body = strdup("");
+        return send_text(conn, MHD_HTTP_OK, "text/plain; version=0.0.4",
+                         body, body ? len : 0);
+    }
+}
 
 static void usage(FILE *fp) {
     fprintf(fp,
@@ -34,6 +95,8 @@ static void usage(FILE *fp) {
             "      --lease-timeout S  seconds without a heartbeat before a run is\n"
             "                         marked crashed and requeued (default 30)\n"
             "      --lease-ttl MS     the leader lease's TTL (default 3000)\n"
+            "      --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics\n"
+            "                         (no auth: bind a loopback address)\n"
             "      --name NAME        this controller's name in the lease\n"
             "      --insecure-unsigned  send run assignments and commands unsigned\n"
             "                         (setting insecure_unsigned)\n"
@@ -47,6 +110,7 @@ int main(int argc, char **argv) {
         {"lease-timeout", required_argument, NULL, 't'},
         {"lease-ttl", required_argument, NULL, 'T'},
         {"name", required_argument, NULL, 'n'},
+        {"metrics", required_argument, NULL, 'm'},
         {"insecure-unsigned", no_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -56,6 +120,9 @@ int main(int argc, char **argv) {
     struct controller_opts co = {0};
     struct settings st;
     struct controller *ctl;
+    struct MHD_Daemon *mhd = NULL;
+    struct sockaddr_in maddr;
+    const char *metrics = NULL;
     char errstr[512];
     sigset_t mask;
     int c, rc;
@@ -85,6 +152,15 @@ int main(int argc, char **argv) {
         }
         case 'n':
             co.name = optarg;
+            break;
+        case 'm':
+            if (port_parse_ipv4(optarg, &maddr) < 0) {
+                fprintf(stderr, "sweep-controller: --metrics needs ADDR:PORT "
+                                "(IPv4), not '%s'\n", optarg);
+                return 2;
+            }
+            metrics = optarg;
+            co.metrics = 1;
             break;
         case 'h':
             usage(stdout);
@@ -139,7 +215,24 @@ int main(int argc, char **argv) {
         settings_release(&st);
         return 1;
     }
+    if (metrics) {
+        mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+                               0, NULL, NULL, on_request, ctl,
+                               MHD_OPTION_SOCK_ADDR, &maddr,
+                               MHD_OPTION_CONNECTION_LIMIT, 16U,
+                               MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
+        if (!mhd) {
+            LOG(LOG_ERROR, "metrics: cannot listen on '%s'", metrics);
+            controller_free(ctl);
+            close(co.stop_fd);
+            settings_release(&st);
+            return 1;
+        }
+        LOG(LOG_INFO, "metrics on http://%s/metrics", metrics);
+    }
     rc = controller_run(ctl, NULL);
+    if (mhd)
+        MHD_stop_daemon(mhd); /* before the controller it reads goes */
     {
         struct controller_stats cs;
         controller_get_stats(ctl, &cs);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <gsl/gsl_rng.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "grid.h"
 #include "kafka.h"
 #include "log.h"
+#include "prom.h"
 #include "sbuf.h"
 #include "sign.h"
 #include "search.h"
@@ -119,7 +121,30 @@ struct controller {
         int64_t offset;
     } mpos[BATCH_MAX]; /* where each came from on the metrics topic */
     size_t nmetrics;
+    double batch_t0;  /* monotonic s: the batch's first metric event read */
+    int judging_batch; /* judge_sweeps() runs on a batch of metric events */
+    /* For controller_metrics(): the loop writes, any thread reads. */
+    int metrics_on;
+    int64_t next_publish;
+    pthread_mutex_t pub_mu;
+    struct controller_stats pub_stats; /* under pub_mu */
+    int pub_leader;                    /* under pub_mu */
+    struct sbuf pub_gauges;            /* under pub_mu: Redis and Kafka ones */
+    struct prom_hist h_stop, h_suggest; /* lock themselves */
 };
+
+static double mono_s(void) {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A write the store refused: another controller holds a newer token. */
+static void fence(struct controller *c) {
+    c->fenced = 1;
+    c->stats.fenced_writes++;
+}
 
 static int64_t wall_ms(void) {
     struct timespec ts;
@@ -450,8 +475,8 @@ static struct runs *load_prior(struct controller *c, struct ctl_sweep *s) {
     return r;
 }
 
-static int next_point(struct controller *c, struct ctl_sweep *s, json_t **flat,
-                      int64_t *grid_index) {
+static int next_point_(struct controller *c, struct ctl_sweep *s, json_t **flat,
+                       int64_t *grid_index) {
     struct runs *prior;
     char err[256];
     json_t *out;
@@ -474,6 +499,16 @@ static int next_point(struct controller *c, struct ctl_sweep *s, json_t **flat,
         LOG(LOG_ERROR, "sweep '%s': %s", s->id, err);
     json_decref(out);
     return n == 1 ? 0 : (n < 0 ? (int)n : SWEEP_EEXHAUSTED);
+}
+
+static int next_point(struct controller *c, struct ctl_sweep *s, json_t **flat,
+                      int64_t *grid_index) {
+    double t0 = mono_s();
+    int rc = next_point_(c, s, flat, grid_index);
+
+    if (c->metrics_on)
+        prom_hist_observe(&c->h_suggest, mono_s() - t0);
+    return rc;
 }
 
 /* A new run for w: 1 assigned, 0 nothing now, -1 the sweep has no more. */
@@ -516,7 +551,7 @@ static int assign_new(struct controller *c, struct ctl_sweep *s,
         if (rc == 2)
             continue;
         if (rc == STORE_FENCED)
-            c->fenced = 1;
+            fence(c);
         if (rc == STORE_NOT_RUNNING || rc == STORE_FENCED || rc < 0)
             return 0;
         return rc;
@@ -550,7 +585,7 @@ static int try_sweep(struct controller *c, struct ctl_sweep *s,
         return rc > 0;
     }
     if (rc == STORE_FENCED)
-        c->fenced = 1;
+        fence(c);
     if (rc != STORE_EMPTY)
         return 0;
     rc = strcmp(s->state, "running") ? -1 : assign_new(c, s, w);
@@ -629,6 +664,8 @@ static void es_stop(void *arg, const char *run, int attempt,
     LOG(LOG_INFO, "run %s/%s: early stop: %s", x->s->id, run, reason);
     x->c->stats.early_stops++;
     send_command(x->c, x->s->id, run, attempt, r->worker, RCMD_STOP, reason);
+    if (x->c->metrics_on && x->c->judging_batch)
+        prom_hist_observe(&x->c->h_stop, mono_s() - x->c->batch_t0);
 }
 
 /* After each batch of metric events, the runs that logged are judged at
@@ -764,6 +801,8 @@ static void on_life(struct controller *c, const struct msg_run_lifecycle *e) {
     int rc = store_apply_life(c->store, c->token, e);
 
     if (rc == STORE_FENCED || rc < 0) {
+        if (rc == STORE_FENCED)
+            c->stats.fenced_writes++;
         c->fenced = 1; /* not applied: must be read again */
         return;
     }
@@ -837,7 +876,7 @@ static void apply_metrics(struct controller *c) {
                 LOG(LOG_ERROR, "sweep '%s': early termination: out of memory",
                     sw[i]->id);
         } else if (results[i] == STORE_FENCED)
-            c->fenced = 1;
+            fence(c);
         else
             c->stats.metrics_ignored++;
     }
@@ -849,8 +888,11 @@ static void apply_metrics(struct controller *c) {
     for (size_t i = 0; i < c->nmetrics; i++)
         msg_release(&c->metrics[i]);
     c->nmetrics = 0;
-    if (!c->fenced)
+    if (!c->fenced) {
+        c->judging_batch = 1;
         judge_sweeps(c, 0);
+        c->judging_batch = 0;
+    }
 }
 
 static void note_offset(struct controller *c, const struct kmsg *k) {
@@ -900,6 +942,8 @@ static void handle(struct controller *c, const struct kmsg *k) {
         on_life(c, &m.u.life);
         break;
     case MSG_METRIC_EVENT:
+        if (!c->nmetrics)
+            c->batch_t0 = mono_s();
         c->mpos[c->nmetrics].partition = k->partition;
         c->mpos[c->nmetrics].offset = k->offset;
         c->metrics[c->nmetrics++] = m;
@@ -952,8 +996,15 @@ static void save_offsets(struct controller *c) {
     }
     if (c->fenced)
         return; /* something read was not applied: it must be read again */
-    if (store_offsets_save(c->store, c->token, keys, offs, n) != STORE_OK)
+    switch (store_offsets_save(c->store, c->token, keys, offs, n)) {
+    case STORE_OK:
+        break;
+    case STORE_FENCED:
+        fence(c);
+        break;
+    default:
         c->fenced = 1;
+    }
     c->offs_dirty = 0;
 }
 
@@ -1127,6 +1178,19 @@ struct controller *controller_new(const struct controller_opts *o,
     if (!c->signer)
         LOG(LOG_WARN, "insecure_unsigned: run assignments and commands go "
             "unsigned; workers with a key refuse them");
+    if (o->metrics) {
+        static const double lat[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                     0.25, 0.5, 1, 2.5, 5, 10};
+        if (pthread_mutex_init(&c->pub_mu, NULL) ||
+            prom_hist_init(&c->h_stop, lat, sizeof(lat) / sizeof(*lat)) ||
+            prom_hist_init(&c->h_suggest, lat, sizeof(lat) / sizeof(*lat))) {
+            snprintf(errstr, errstr_size, "controller: metrics: out of memory");
+            signer_free(c->signer);
+            free(c);
+            return NULL;
+        }
+        c->metrics_on = 1;
+    }
     c->stop_fd = o->stop_fd;
     c->ttl_ms = o->lease_ttl_ms > 0 ? o->lease_ttl_ms : 3000;
     gethostname(host, sizeof(host) - 1);
@@ -1177,7 +1241,150 @@ void controller_free(struct controller *c) {
     signer_free(c->signer);
     if (c->rng)
         gsl_rng_free(c->rng);
+    if (c->metrics_on) {
+        pthread_mutex_destroy(&c->pub_mu);
+        sbuf_release(&c->pub_gauges);
+        prom_hist_release(&c->h_stop);
+        prom_hist_release(&c->h_suggest);
+    }
     free(c);
+}
+
+/* ---- metrics (controller_metrics) ---- */
+
+struct tally {
+    char state[32];
+    double n;
+};
+
+static void tally_add(struct tally *t, size_t *n, size_t max, const char *st,
+                      double v) {
+    size_t i;
+
+    for (i = 0; i < *n && strcmp(t[i].state, st); i++)
+        ;
+    if (i == *n) {
+        if (*n == max)
+            return;
+        snprintf(t[i].state, sizeof(t[i].state), "%s", st);
+        t[i].n = 0;
+        (*n)++;
+    }
+    t[i].n += v;
+}
+
+static void tally_write(struct sbuf *sb, const char *name, const char *help,
+                        const struct tally *t, size_t n) {
+    prom_header(sb, name, "gauge", help);
+    for (size_t i = 0; i < n; i++)
+        prom_sample(sb, name, t[i].n, "state", t[i].state, (const char *)NULL);
+}
+
+/* Sweeps and runs by state from the sweep hashes (n:<state>), and the lag
+ * of each partition read so far; written by the loop, so Redis and Kafka
+ * are only touched from its thread. */
+static void gauges_build(struct controller *c, struct sbuf *sb) {
+    static const char *const sweep_states[] = {"running", "paused",
+                                               "finished", "canceled"};
+    struct tally sw[32], runs[32];
+    size_t nsw = 0, nruns = 0, i;
+    json_t *ids = store_sweep_ids(c->store), *id;
+
+    for (i = 0; i < sizeof(sweep_states) / sizeof(*sweep_states); i++)
+        tally_add(sw, &nsw, 32, sweep_states[i], 0);
+    json_array_foreach(ids, i, id) {
+        json_t *o = store_sweep_get(c->store, json_string_value(id)), *v;
+        const char *st = json_string_value(json_object_get(o, "state")), *k;
+        if (st)
+            tally_add(sw, &nsw, 32, st, 1);
+        json_object_foreach(json_object_get(o, "runs"), k, v)
+            if (json_is_number(v))
+                tally_add(runs, &nruns, 32, k, json_number_value(v));
+        json_decref(o);
+    }
+    json_decref(ids);
+    tally_write(sb, "sweep_sweeps", "Sweeps by state.", sw, nsw);
+    tally_write(sb, "sweep_runs", "Runs by state, summed over every sweep "
+                "(the sweep hashes' n:<state> counts).", runs, nruns);
+    prom_header(sb, "sweep_consumer_lag", "gauge",
+                "Messages behind the high watermark, per partition read.");
+    for (i = 0; i < c->noffs; i++) {
+        int64_t hi;
+        char part[16];
+        if (kafka_high_watermark(c->kafka, c->offs[i].topic,
+                                 c->offs[i].partition, &hi) < 0)
+            continue;
+        snprintf(part, sizeof(part), "%d", (int)c->offs[i].partition);
+        prom_sample(sb, "sweep_consumer_lag",
+                    (double)(hi > c->offs[i].next ? hi - c->offs[i].next : 0),
+                    "topic", c->offs[i].topic, "partition", part,
+                    (const char *)NULL);
+    }
+}
+
+/* After each step: counters at once, the gauges once a second. */
+static void publish(struct controller *c) {
+    struct sbuf g = SBUF_INIT, old;
+    int64_t now;
+    int rebuild;
+
+    if (!c->metrics_on)
+        return;
+    now = wall_ms();
+    rebuild = now >= c->next_publish;
+    if (rebuild) {
+        c->next_publish = now + 1000;
+        if (c->leader && !c->fenced)
+            gauges_build(c, &g);
+    }
+    pthread_mutex_lock(&c->pub_mu);
+    c->pub_stats = c->stats;
+    c->pub_leader = c->leader && !c->fenced;
+    if (rebuild) {
+        old = c->pub_gauges;
+        c->pub_gauges = g;
+        g = old;
+    }
+    pthread_mutex_unlock(&c->pub_mu);
+    sbuf_release(&g);
+}
+
+void controller_metrics(struct controller *c, struct sbuf *sb) {
+    struct controller_stats s;
+
+    if (!c->metrics_on)
+        return;
+    pthread_mutex_lock(&c->pub_mu);
+    s = c->pub_stats;
+    prom_metric(sb, "sweep_leader", "gauge",
+                "1 while this controller holds the lease.", c->pub_leader);
+    sbuf_adds(sb, sbuf_str(&c->pub_gauges));
+    pthread_mutex_unlock(&c->pub_mu);
+    prom_metric(sb, "sweep_messages_total", "counter", "Messages read.",
+                (double)s.messages);
+    prom_metric(sb, "sweep_malformed_messages_total", "counter",
+                "Messages that did not decode, skipped.", (double)s.malformed);
+    prom_metric(sb, "sweep_assignments_sent_total", "counter",
+                "Run assignments sent (new runs and requeued ones).",
+                (double)s.assignments);
+    prom_metric(sb, "sweep_metric_events_applied_total", "counter",
+                "Metric events applied to Redis.", (double)s.metrics_applied);
+    prom_metric(sb, "sweep_requeues_total", "counter", "Runs requeued.",
+                (double)s.requeues);
+    prom_metric(sb, "sweep_stops_sent_total", "counter",
+                "Stop commands sent.", (double)s.stops_sent);
+    prom_metric(sb, "sweep_early_stops_total", "counter",
+                "Runs stopped by early_terminate.", (double)s.early_stops);
+    prom_metric(sb, "sweep_fenced_writes_total", "counter",
+                "Redis writes refused because another controller holds a "
+                "newer fencing token.", (double)s.fenced_writes);
+    prom_hist_write(sb, "sweep_stop_latency_seconds",
+                    "From reading the batch of metric events that made "
+                    "early_terminate stop a run to producing the stop command.",
+                    &c->h_stop);
+    prom_hist_write(sb, "sweep_suggestion_seconds",
+                    "Time to compute the next run's parameters.",
+                    &c->h_suggest);
 }
 
 void controller_get_stats(const struct controller *c,
@@ -1222,6 +1429,7 @@ int controller_step(struct controller *c, int max_wait_ms) {
             struct pollfd p = {c->stop_fd, POLLIN, 0};
             kafka_poll(c->kafka, 0);
             poll(&p, c->stop_fd >= 0, max_wait_ms < 100 ? max_wait_ms : 100);
+            publish(c);
             return 0;
         }
     }
@@ -1244,6 +1452,7 @@ int controller_step(struct controller *c, int max_wait_ms) {
     }
     if (c->fenced) /* what was refused is read again after re-leading */
         step_down(c);
+    publish(c);
     return c->leader;
 }
 

@@ -27,6 +27,9 @@ struct controller_opts {
      * controller takes ownership, even when controller_new() fails. NULL
      * only with st->insecure_unsigned: they go unsigned. */
     struct signer *signer;
+    /* Keep what controller_metrics() renders (and query Redis for it
+     * once a second). */
+    int metrics;
 };
 
 struct controller *controller_new(const struct controller_opts *o,
@@ -53,9 +56,16 @@ void controller_reset(struct controller *c);
 struct controller_stats {
     uint64_t messages, malformed, metrics_applied, metrics_ignored,
         metrics_lost, events_applied, assignments, requeues, stops_sent,
-        early_stops;
+        early_stops, fenced_writes;
 };
 void controller_get_stats(const struct controller *c,
                           struct controller_stats *s);
+
+/* Appends the Prometheus text (prom.h) of the controller's metrics to sb.
+ * Safe from any thread while the controller runs: it reads only what the
+ * loop publishes under a mutex after each step, never Redis or Kafka.
+ * Needs opts.metrics; sb is borrowed for the call. */
+struct sbuf;
+void controller_metrics(struct controller *c, struct sbuf *sb);
 
 #endif

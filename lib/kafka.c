@@ -1093,3 +1093,15 @@ int kafka_prepare(struct kafka *k, const char *const *topics, size_t n,
     }
     return rc;
 }
+
+int kafka_high_watermark(struct kafka *k, const char *topic,
+                         int32_t partition, int64_t *high) {
+    int64_t lo = -1, hi = -1;
+
+    if (!k->cons || rd_kafka_get_watermark_offsets(k->cons, topic, partition,
+                                                   &lo, &hi) ||
+        hi < 0)
+        return SWEEP_EINVAL;
+    *high = hi;
+    return 0;
+}

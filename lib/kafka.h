@@ -182,4 +182,10 @@ struct kafka_stats {
 };
 void kafka_get_stats(const struct kafka *k, struct kafka_stats *s);
 
+/* The consumer's cached high watermark of topic [partition] (the offset
+ * of the next message to be written), as the last fetch reported it; no
+ * request is made. SWEEP_EINVAL before kafka_read() or while unknown. */
+int kafka_high_watermark(struct kafka *k, const char *topic,
+                         int32_t partition, int64_t *high);
+
 #endif

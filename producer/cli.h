@@ -39,6 +39,7 @@ int cmd_keygen(int argc, char **argv);
 int cmd_init_topics(int argc, char **argv);
 int cmd_ui(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_importance(int argc, char **argv);
 
 /* Resolves settings from flags, env and file; 0 ok, EXIT_USAGE after
  * printing the error, -1 after --dump-config printed them (exit 0). When

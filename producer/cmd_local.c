@@ -52,7 +52,7 @@ struct local {
     char bindir[512];
     char brokers[256];
     char redis_url[256];
-    struct child broker, redis, controller, workers[MAX_WORKERS];
+    struct child broker, redis, controller, ui, workers[MAX_WORKERS];
     int nworkers;
     int sigfd;
     int keep;
@@ -65,22 +65,30 @@ struct local {
     } tails[1024];
     int ntails;
     const char *redis_given;
+    int no_ui;
+    const char *ui_http; /* NULL: 127.0.0.1:8080, else a free port */
+    char ui_url[128];
 };
 
 static void local_usage(FILE *fp) {
     fprintf(fp,
             "usage: sweep local FILE [--workers N] [--json] [--redis URL] [--keep] [--follow]\n"
+            "                        [--no-ui] [--http ADDR:PORT]\n"
             "\n"
             "Runs the sweep on this machine: the embedded Kafka broker, a private\n"
-            "redis-server (or --redis URL), a controller and N workers, each its\n"
-            "own process. Shows live progress; at the end prints every run and\n"
-            "the best one. Ctrl-C stops everything and cleans up.\n"
+            "redis-server (or --redis URL), a controller, N workers and the\n"
+            "dashboard (sweep ui), each its own process. The dashboard's URL is\n"
+            "the first line of output (of stderr with --json). Shows live progress; at the end prints\n"
+            "every run and the best one. Ctrl-C stops everything and cleans up.\n"
             "\n"
             "  -w, --workers N   workers (default 2)\n"
             "  -j, --json        at the end print the runs as 'sweep runs --json'\n"
             "      --redis URL   use this Redis instead of a private one\n"
             "      --keep        keep the temporary directory (logs, run files)\n"
             "      --follow      print every run's output lines as they come\n"
+            "      --no-ui       no dashboard\n"
+            "      --http A:P    the dashboard's address (default 127.0.0.1:8080,\n"
+            "                    or a free port when 8080 is taken)\n"
             "  -h, --help        this help\n");
 }
 
@@ -201,6 +209,64 @@ static int make_key(struct local *L) {
     return 0;
 }
 
+/* The dashboard, `sweep ui`, prints its URL as its first line; it reads
+ * the Redis URL from the environment (it may hold a password). Loopback
+ * only: no token is needed there. */
+static int start_ui_at(struct local *L, const char *http) {
+    char log[300], prog[600], addr[128];
+    char *argv[] = {prog, "ui", "--http", addr, NULL};
+    int fds[2], status;
+    size_t n = 0;
+
+    snprintf(prog, sizeof(prog), "%s/sweep", L->bindir);
+    snprintf(addr, sizeof(addr), "%s", http);
+    snprintf(log, sizeof(log), "%s/ui.log", L->dir);
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -1;
+    if (spawn(&L->ui, "ui", argv, log, fds[1]) < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    close(fds[1]);
+    while (n + 1 < sizeof(L->ui_url)) {
+        struct pollfd p = {fds[0], POLLIN, 0};
+        char ch;
+        if (poll(&p, 1, 15000) <= 0 || read(fds[0], &ch, 1) != 1 || ch == '\n')
+            break;
+        L->ui_url[n++] = ch;
+    }
+    L->ui_url[n] = '\0';
+    close(fds[0]);
+    if (strncmp(L->ui_url, "http://", 7)) {
+        L->ui_url[0] = '\0';
+        kill(L->ui.pid, SIGKILL);
+        waitpid(L->ui.pid, &status, 0);
+        L->ui.pid = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static int start_ui(struct local *L) {
+    if (L->no_ui)
+        return 0;
+    setenv("SWEEP_REDIS_URL", L->redis_url, 1);
+    if (L->ui_http) {
+        if (start_ui_at(L, L->ui_http) == 0)
+            return 0;
+        fprintf(stderr, "sweep local: the dashboard did not start on %s (see %s/ui.log)\n",
+                L->ui_http, L->dir);
+        L->keep = 1;
+        return -1;
+    }
+    if (start_ui_at(L, "127.0.0.1:8080") == 0 || start_ui_at(L, "127.0.0.1:0") == 0)
+        return 0;
+    fprintf(stderr, "sweep local: the dashboard did not start (see %s/ui.log)\n", L->dir);
+    L->keep = 1;
+    return -1;
+}
+
 static int start_programs(struct local *L, const char *sweep_id) {
     char prog[600], log[300], runs[300];
     /* The Redis URL may hold a password: the environment, not argv. */
@@ -228,13 +294,14 @@ static int start_programs(struct local *L, const char *sweep_id) {
 }
 
 static void reap_children(struct local *L) {
-    struct child *all[MAX_WORKERS + 3];
+    struct child *all[MAX_WORKERS + 4];
     int n = 0, status;
     pid_t pid;
 
     all[n++] = &L->broker;
     all[n++] = &L->redis;
     all[n++] = &L->controller;
+    all[n++] = &L->ui;
     for (int i = 0; i < L->nworkers; i++)
         all[n++] = &L->workers[i];
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -282,6 +349,7 @@ static void teardown(struct local *L) {
     for (int i = 0; i < L->nworkers; i++)
         stop_child(L, &L->workers[i], 5000);
     stop_child(L, &L->controller, 5000);
+    stop_child(L, &L->ui, 3000);
     stop_child(L, &L->broker, 3000);
     stop_child(L, &L->redis, 3000);
     if (L->dir[0] && !L->keep)
@@ -415,6 +483,7 @@ static int parse_local(int argc, char **argv, struct local *L, const char **file
         {"workers", required_argument, NULL, 'w'}, {"json", no_argument, NULL, 'j'},
         {"redis", required_argument, NULL, 'r'},   {"keep", no_argument, NULL, 'k'},
         {"follow", no_argument, NULL, 'f'},        {"help", no_argument, NULL, 'h'},
+        {"no-ui", no_argument, NULL, 'n'},         {"http", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     unsigned long long n;
     int c;
@@ -446,6 +515,12 @@ static int parse_local(int argc, char **argv, struct local *L, const char **file
             break;
         case 'f':
             L->follow = 1;
+            break;
+        case 'n':
+            L->no_ui = 1;
+            break;
+        case 'H':
+            L->ui_http = optarg;
             break;
         case 'h':
             local_usage(stdout);
@@ -519,6 +594,16 @@ int cmd_local(int argc, char **argv) {
         goto out;
     }
     cli_random_id(id, sizeof(id));
+    if (start_ui(&L))
+        goto out;
+    if (L.ui_url[0]) { /* the first line of output */
+        size_t ul = strlen(L.ui_url);
+        if (ul && L.ui_url[ul - 1] == '/')
+            L.ui_url[ul - 1] = '\0';
+        /* --json keeps stdout JSON: the URL then goes first to stderr */
+        fprintf(L.json ? stderr : stdout, "%s/sweeps/%s\n", L.ui_url, id);
+        fflush(L.json ? stderr : stdout);
+    }
     if (cli_create_sweep(&st, cfg, cfg->name, id))
         goto out;
     fprintf(stderr, "sweep local: sweep %s (%s), broker %s, %s, %d workers, logs in %s\n",

@@ -3,8 +3,9 @@
  * read-only, from what the controllers keep in Redis. It runs apart from
  * them and only reads.
  *
- * So far it serves the JSON API of docs/ui.md; the pages are not built
- * yet. One request at a time (MHD's internal polling thread): one Redis
+ * It serves the dashboard's pages (producer/ui/, compiled in by
+ * scripts/embed-assets.sh, sent gzip-compressed) and the JSON API of
+ * docs/ui.md behind them. One request at a time (MHD's internal polling thread): one Redis
  * connection, no locks.
  */
 #include <arpa/inet.h>
@@ -13,6 +14,8 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,9 +26,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "importance.h"
 #include "log.h"
 #include "sbuf.h"
 #include "store.h"
+#include "sweep.h"
+#include "ui_assets.h"
 #include "value.h"
 
 #define UI_PAGE_DEFAULT 100
@@ -37,11 +43,12 @@ static const char ui_help[] =
     "usage: sweep ui [--http ADDR:PORT] [--auth-token-file FILE]\n"
     "                [--insecure-no-auth] [settings flags]\n"
     "\n"
-    "A read-only web server for the sweeps in Redis: the JSON API of\n"
-    "docs/ui.md (/api/sweeps, /api/sweeps/ID, /api/sweeps/ID/runs,\n"
-    "/api/sweeps/ID/runs/RUN, /api/sweeps/ID/runs/RUN/history). It only\n"
-    "reads Redis: run it anywhere, with any number of controllers or none.\n"
-    "The dashboard's pages are not built yet.\n"
+    "The dashboard: a web server for the sweeps in Redis, its pages (/,\n"
+    "/sweeps/ID, /sweeps/ID/runs/RUN) and the JSON API of docs/ui.md\n"
+    "(/api/sweeps, /api/sweeps/ID, /api/sweeps/ID/runs, .../runs/RUN,\n"
+    ".../runs/RUN/history, /api/sweeps/ID/importance). It reads Redis (and\n"
+    "writes a sweep's state only for a control button): run it anywhere,\n"
+    "with any number of controllers or none.\n"
     "\n"
     "      --http ADDR:PORT      where to listen (default 127.0.0.1:8080;\n"
     "                            port 0 picks a free one, printed first)\n"
@@ -51,12 +58,34 @@ static const char ui_help[] =
     "      --insecure-no-auth    listen beyond loopback without a token\n"
     "\n"
     "An address other than loopback needs --auth-token-file, or\n"
-    "--insecure-no-auth. Stops on SIGINT or SIGTERM.\n\n";
+    "--insecure-no-auth. Without a token the server is read-only; with one,\n"
+    "a sweep's page also pauses, resumes, stops and cancels it (POST, with\n"
+    "a CSRF token). Stops on SIGINT or SIGTERM.\n\n";
+
+/* The importance of one sweep, kept until its runs change. */
+struct imp_cache {
+    char sweep[72];
+    long long key; /* updated_at of the sweep when computed */
+    long long n_ended;
+    json_t *result;
+};
+
+#define UI_IMP_CACHE 8
 
 struct ui {
     struct store *store;
     char token[UI_TOKEN_MAX + 1]; /* empty: no auth */
+    struct imp_cache imp[UI_IMP_CACHE];
+    unsigned imp_next;
+    char csrf[65];                /* with a token: what control requests carry */
+    const struct settings *st;    /* brokers, to tell the controller */
 };
+
+/* The pages' policy: their own scripts, styles and fetches only. */
+#define UI_PAGE_CSP                                                            \
+    "default-src 'none'; script-src 'self'; style-src 'self'; "               \
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "             \
+    "form-action 'none'; frame-ancestors 'none'"
 
 /* ---- responses ---- */
 
@@ -343,15 +372,246 @@ static int split_path(const char *url, char seg[6][72]) {
     return *url && strcmp(url, "/") ? -1 : n;
 }
 
+/* ---- the pages ---- */
+
+static const struct ui_asset *asset_find(const char *path) {
+    for (const struct ui_asset *a = ui_assets; a->path; a++)
+        if (!strcmp(a->path, path))
+            return a;
+    return NULL;
+}
+
+/* A compiled-in file, gzip-compressed (every browser takes it); 304 when
+ * the client has it. Assets may be cached an hour; the page is revalidated
+ * each time, so a new binary's page is seen at once. */
+static enum MHD_Result send_asset(struct MHD_Connection *conn,
+                                  const struct ui_asset *a) {
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_IF_NONE_MATCH);
+    const char *ae = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    int not_modified = inm && !strcmp(inm, a->etag);
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    if (!not_modified && (!ae || !strstr(ae, "gzip")))
+        return send_error(conn, MHD_HTTP_NOT_ACCEPTABLE,
+                          "the dashboard's files are sent gzip-compressed: ask "
+                          "with 'Accept-Encoding: gzip' (curl --compressed)");
+    r = not_modified ? MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)
+                     : MHD_create_response_from_buffer(a->gz_len, (void *)a->gz,
+                                                       MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", a->type);
+    if (!not_modified)
+        MHD_add_response_header(r, "Content-Encoding", "gzip");
+    MHD_add_response_header(r, "Vary", "Accept-Encoding");
+    MHD_add_response_header(r, "ETag", a->etag);
+    MHD_add_response_header(r, "Cache-Control", strcmp(a->path, "/")
+                                                    ? "public, max-age=3600"
+                                                    : "no-cache");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Content-Security-Policy", UI_PAGE_CSP);
+    ret = MHD_queue_response(conn, not_modified ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* The page of "/", "/sweeps/ID" and "/sweeps/ID/runs/RUN" (the page's
+ * script reads the address); files under /assets/. */
+static enum MHD_Result route_page(struct MHD_Connection *conn, const char *url,
+                                  char seg[6][72], int n) {
+    const struct ui_asset *a;
+
+    if (n == 1 && !strcmp(seg[0], "favicon.ico")) { /* browsers ask: none */
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        enum MHD_Result ret;
+        if (!r)
+            return MHD_NO;
+        MHD_add_response_header(r, "Cache-Control", "public, max-age=86400");
+        ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    if (n >= 1 && !strcmp(seg[0], "assets")) {
+        if (n == 2 && (a = asset_find(url)) && strcmp(a->path, "/"))
+            return send_asset(conn, a);
+        return send_error(conn, MHD_HTTP_NOT_FOUND, "no such file");
+    }
+    if (n == 0 || (n == 2 && !strcmp(seg[0], "sweeps") && id_ok(seg[1], strlen(seg[1]))) ||
+        (n == 4 && !strcmp(seg[0], "sweeps") && id_ok(seg[1], strlen(seg[1])) &&
+         !strcmp(seg[2], "runs") && id_ok(seg[3], strlen(seg[3])))) {
+        if ((a = asset_find("/")))
+            return send_asset(conn, a);
+    }
+    return send_error(conn, MHD_HTTP_NOT_FOUND,
+                      "no such path (pages: /, /sweeps/ID, /sweeps/ID/runs/RUN; "
+                      "the JSON API is under /api/sweeps)");
+}
+
+/* ---- importance ---- */
+
+static long long ended_runs(json_t *sw) {
+    json_t *runs = json_object_get(sw, "runs");
+    static const char *const ended[] = {"finished", "failed", "killed", "crashed"};
+    long long n = 0;
+
+    for (size_t i = 0; i < sizeof(ended) / sizeof(ended[0]); i++)
+        n += json_integer_value(json_object_get(runs, ended[i]));
+    return n;
+}
+
+/* Computed once per change of the sweep's ended runs (their metrics no
+ * longer move), kept for the last UI_IMP_CACHE sweeps asked. */
+static enum MHD_Result api_importance(struct MHD_Connection *conn, struct ui *u,
+                                      const char *id) {
+    json_t *sw = store_sweep_get(u->store, id), *runs, *res, *out;
+    struct imp_cache *c = NULL;
+    char err[256] = "";
+    long long n_ended;
+    double t0;
+
+    if (!sw)
+        return *store_errstr(u->store)
+                   ? send_store_error(conn, u)
+                   : send_error(conn, MHD_HTTP_NOT_FOUND, "no sweep '%s'", id);
+    n_ended = ended_runs(sw);
+    for (unsigned i = 0; i < UI_IMP_CACHE; i++)
+        if (u->imp[i].result && !strcmp(u->imp[i].sweep, id))
+            c = &u->imp[i];
+    if (c && c->n_ended == n_ended) {
+        json_decref(sw);
+        out = json_deep_copy(c->result);
+        json_object_set_new(out, "cached", json_true());
+        return send_json(conn, MHD_HTTP_OK, out, NULL);
+    }
+    t0 = cli_now_ms();
+    if (!(runs = store_runs(u->store, id, 0))) {
+        json_decref(sw);
+        return send_store_error(conn, u);
+    }
+    res = importance_compute(sw, runs, err, sizeof(err));
+    json_decref(runs);
+    json_decref(sw);
+    if (!res)
+        return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "importance: %s", err);
+    json_object_set_new(res, "sweep", json_string(id));
+    json_object_set_new(res, "elapsed_ms", json_real(cli_now_ms() - t0));
+    if (!c) {
+        c = &u->imp[u->imp_next++ % UI_IMP_CACHE];
+        json_decref(c->result);
+        snprintf(c->sweep, sizeof(c->sweep), "%s", id);
+    } else {
+        json_decref(c->result);
+    }
+    c->result = json_incref(res);
+    c->n_ended = n_ended;
+    out = json_deep_copy(res);
+    json_object_set_new(out, "cached", json_false());
+    return send_json(conn, MHD_HTTP_OK, out, NULL);
+}
+
+/* ---- control (only with a token) ---- */
+
+/* The CSRF token: HMAC-SHA256 of a fixed text under the auth token, so it
+ * is the same for every page of this server and nothing is stored. A page
+ * reads it from /api/session (same origin only: a page of another site
+ * cannot read the answer) and sends it as X-CSRF-Token, a header a form of
+ * another site cannot set. */
+static void csrf_make(struct ui *u) {
+    static const char what[] = "sweep ui csrf v1";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+
+    u->csrf[0] = 0;
+    if (!*u->token ||
+        !HMAC(EVP_sha256(), u->token, (int)strlen(u->token), (const unsigned char *)what,
+              sizeof(what) - 1, md, &mdlen))
+        return;
+    for (unsigned i = 0; i < mdlen && i < 32; i++)
+        snprintf(u->csrf + 2 * i, 3, "%02x", md[i]);
+    OPENSSL_cleanse(md, sizeof(md));
+}
+
+static enum MHD_Result api_session(struct MHD_Connection *conn, struct ui *u) {
+    json_t *o = json_pack("{s:b,s:b}", "auth", *u->token != 0, "control", *u->token != 0);
+
+    if (*u->token)
+        json_object_set_new(o, "csrf", json_string(u->csrf));
+    return send_json(conn, MHD_HTTP_OK, o, NULL);
+}
+
+/* POST /api/sweeps/ID/(pause|resume|stop|cancel): what `sweep pause ID`
+ * and the others do: the state in Redis, then the controller told over
+ * Kafka when --brokers is set (it also sees the change in Redis). */
+static enum MHD_Result api_control(struct MHD_Connection *conn, struct ui *u,
+                                   const char *url) {
+    static const struct {
+        const char *name;
+        enum control_action a;
+    } acts[] = {{"pause", CTL_PAUSE}, {"resume", CTL_RESUME}, {"stop", CTL_STOP},
+                {"cancel", CTL_CANCEL}};
+    const char *tok = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+    const char *state = "?";
+    struct msg m = {.kind = MSG_SWEEP_CONTROL};
+    char seg[6][72];
+    int n = split_path(url, seg), rc;
+    size_t k;
+
+    if (n != 4 || strcmp(seg[0], "api") || strcmp(seg[1], "sweeps"))
+        return send_error(conn, MHD_HTTP_NOT_FOUND,
+                          "no such path (POST /api/sweeps/ID/pause|resume|stop|cancel)");
+    if (!id_ok(seg[2], strlen(seg[2])))
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, "a sweep id is 1 to 64 of [A-Za-z0-9_-]");
+    for (k = 0; k < sizeof(acts) / sizeof(acts[0]); k++)
+        if (!strcmp(seg[3], acts[k].name))
+            break;
+    if (k == sizeof(acts) / sizeof(acts[0]))
+        return send_error(conn, MHD_HTTP_NOT_FOUND,
+                          "no such action (pause, resume, stop, cancel)");
+    if (!tok || strlen(tok) != strlen(u->csrf) ||
+        CRYPTO_memcmp(tok, u->csrf, strlen(u->csrf)))
+        return send_error(conn, MHD_HTTP_FORBIDDEN,
+                          "a control request carries X-CSRF-Token (from /api/session)");
+    if (origin && (!host || strncmp(origin, "http://", 7) || strcmp(origin + 7, host)))
+        return send_error(conn, MHD_HTTP_FORBIDDEN, "a request from another origin");
+    rc = store_sweep_control(u->store, seg[2], acts[k].a, cli_now_ms(), &state);
+    if (rc == SWEEP_ENOENT)
+        return send_error(conn, MHD_HTTP_NOT_FOUND, "no sweep '%s'", seg[2]);
+    if (rc == SWEEP_EINVAL)
+        return send_error(conn, MHD_HTTP_CONFLICT, "%s: %s", seg[3], store_errstr(u->store));
+    if (rc < 0)
+        return send_store_error(conn, u);
+    m.u.control.sweep_id = seg[2];
+    m.u.control.action = acts[k].a;
+    m.u.control.ts_ms = cli_now_ms();
+    if (u->st)
+        cli_publish(u->st, &m, seg[2], "ui");
+    LOG(LOG_INFO, "ui: %s %s: %s", seg[3], seg[2], state);
+    return send_json(conn, MHD_HTTP_OK,
+                     json_pack("{s:s,s:s,s:s}", "sweep", seg[2], "action", seg[3], "state",
+                               state),
+                     NULL);
+}
+
 static enum MHD_Result route(struct ui *u, struct MHD_Connection *conn,
                              const char *url) {
     char seg[6][72];
     int n = split_path(url, seg);
 
-    if (n < 2 || strcmp(seg[0], "api") || strcmp(seg[1], "sweeps"))
+    if (n >= 0 && (n == 0 || strcmp(seg[0], "api")))
+        return route_page(conn, url, seg, n);
+    if (n == 2 && !strcmp(seg[1], "session"))
+        return api_session(conn, u);
+    if (n < 2 || strcmp(seg[1], "sweeps"))
         return send_error(conn, MHD_HTTP_NOT_FOUND,
-                          "no such path (the JSON API is under /api/sweeps; the "
-                          "dashboard's pages are not built yet)");
+                          "no such path (the JSON API is under /api/sweeps)");
     if (n == 2)
         return api_sweeps(conn, u);
     if (!id_ok(seg[2], strlen(seg[2])))
@@ -359,6 +619,8 @@ static enum MHD_Result route(struct ui *u, struct MHD_Connection *conn,
                           "a sweep id is 1 to 64 of [A-Za-z0-9_-]");
     if (n == 3)
         return api_sweep(conn, u, seg[2]);
+    if (n == 4 && !strcmp(seg[3], "importance"))
+        return api_importance(conn, u, seg[2]);
     if (strcmp(seg[3], "runs"))
         return send_error(conn, MHD_HTTP_NOT_FOUND, "no such path");
     if (n == 4)
@@ -391,9 +653,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         *upload_size = 0;
         return MHD_YES;
     }
+    if (!strcmp(method, MHD_HTTP_METHOD_POST) && *u->token) {
+        /* control: the header or the cookie, never ?token= */
+        if (!authorized(u, conn, &set_cookie) || set_cookie)
+            return send_error(conn, MHD_HTTP_UNAUTHORIZED,
+                              "a token is needed: 'Authorization: Bearer TOKEN' or "
+                              "the cookie");
+        return api_control(conn, u, url);
+    }
     if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
         return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-                          "%.16s: this server is read-only (GET, HEAD)", method);
+                          *u->token ? "%.16s: GET, HEAD, and POST for control"
+                                    : "%.16s: this server is read-only (GET, HEAD); "
+                                      "control needs --auth-token-file",
+                          method);
     if (!authorized(u, conn, &set_cookie))
         return send_error(conn, MHD_HTTP_UNAUTHORIZED,
                           "a token is needed: 'Authorization: Bearer TOKEN', or "
@@ -516,6 +789,8 @@ int cmd_ui(int argc, char **argv) {
     }
     if ((rc = cli_settings(&st, &f, "ui")))
         return rc < 0 ? 0 : rc;
+    u.st = &st;
+    csrf_make(&u);
     rc = EXIT_RUNTIME;
     if (!(u.store = cli_store(&st, "ui")))
         goto out;
@@ -550,8 +825,11 @@ int cmd_ui(int argc, char **argv) {
 out:
     if (d)
         MHD_stop_daemon(d);
+    for (unsigned i = 0; i < UI_IMP_CACHE; i++)
+        json_decref(u.imp[i].result);
     store_free(u.store);
     settings_release(&st);
     OPENSSL_cleanse(u.token, sizeof(u.token));
+    OPENSSL_cleanse(u.csrf, sizeof(u.csrf));
     return rc;
 }

@@ -33,6 +33,7 @@ static const struct subcommand subcommands[] = {
     {"runs", cmd_runs, "a sweep's runs"},
     {"best", cmd_best, "a sweep's best run"},
     {"export", cmd_export, "every run of a sweep as CSV or JSON"},
+    {"importance", cmd_importance, "how much each parameter matters to the metric"},
     {"broker", cmd_broker, "run the embedded Kafka-protocol broker"},
     {"init-topics", cmd_init_topics, "create or check the topics on a Kafka cluster"},
     {"local", cmd_local, "run a whole sweep on this machine"},

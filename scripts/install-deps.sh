@@ -10,7 +10,8 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
       libyaml-dev libjansson-dev libgsl-dev libopenblas-dev
       librdkafka-dev libavro-dev libhiredis-dev libmicrohttpd-dev
       redis-server kcat python3 python3-yaml python3-kafka
-      python3-confluent-kafka python3-avro libssl-dev openssl"
+      python3-confluent-kafka python3-avro libssl-dev openssl
+      python3-venv chromium prometheus"
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
@@ -38,6 +39,11 @@ if ! java_ok; then
     fi
 fi
 command -v mvn >/dev/null 2>&1 || missing="$missing maven"
+# Node.js and npm for the browser test (Playwright) and the vendored charts;
+# Node.js may come from elsewhere than Debian (its own npm then), so the
+# commands are checked.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 
 echo "install-deps: installing:$missing" >&2

@@ -18,7 +18,8 @@ command:
   - -c
   - echo loss=$SWEEP_RUN_ID >/dev/null; echo step=1 loss=0.5; echo step=2 loss=0.25
 EOF2
-TMPDIR=$D timeout 120 "$SWEEP" local "$D/grid.yaml" --workers 2 --json >"$D/local.json" 2>"$D/local.err"
+TMPDIR=$D timeout 120 "$SWEEP" local "$D/grid.yaml" --workers 2 --json --no-ui \
+    >"$D/local.json" 2>"$D/local.err"
 rc=$?
 check "sweep local exits 0 when the grid is done (rc $rc)" [ $rc -eq 0 ]
 if "$PY" - "$D/local.json" >"$D/check.out" 2>&1 <<'PYEOF'
@@ -35,6 +36,7 @@ else
     notok "--json: the 6 grid points, each run once, finished, 2 steps, summary loss 0.25" \
         "$D/check.out" "$D/local.err"
 fi
+check "--no-ui: no dashboard, no URL" sh -c "! grep -q 'http://' '$D/local.err'"
 left=$(ls -d "$D"/sweep-local-* 2>/dev/null | wc -l)
 check "its temporary directory is removed ($left left)" [ "$left" -eq 0 ]
 
@@ -54,6 +56,19 @@ os.execv(sys.argv[1], sys.argv[1:])' "$SWEEP" local "$D/endless.yaml" --workers 
 LP=$!
 it_wait 30 grep -q "finished" "$D/endless.err"
 dir=$(ls -d "$D"/sweep-local-* 2>/dev/null | head -n 1)
+URL=$(head -n 1 "$D/endless.out")
+case $URL in
+http://127.0.0.1:[0-9]*/sweeps/[a-z0-9]*) ok "the dashboard's URL is the first line ($URL)" ;;
+*) notok "the dashboard's URL is the first line (got '$URL')" "$D/endless.out" "$D/endless.err" ;;
+esac
+LSID=${URL##*/}
+ORIGIN=${URL%/sweeps/*}
+code=$(curl -s --compressed -o "$D/lpage.html" -w '%{http_code}' "$URL")
+check "the URL answers with the dashboard's page (HTTP $code)" \
+    sh -c "[ '$code' = 200 ] && grep -q '/assets/app.js' '$D/lpage.html'"
+code=$(curl -s -o "$D/lsweep.json" -w '%{http_code}' "$ORIGIN/api/sweeps/$LSID")
+check "its API has the running sweep (HTTP $code)" \
+    sh -c "[ '$code' = 200 ] && grep -q '\"state\": *\"running\"' '$D/lsweep.json'"
 kill -INT $LP
 it_wait_exit $LP 30
 rc=$?

@@ -125,6 +125,8 @@ for q in "limit=0" "limit=1001" "limit=x" "after=-1" "after=1e3"; do
         "b['status'] == 400 and ('limit' in b['error'] or 'after' in b['error'])"
 done
 api "an unknown path: 404, JSON" /nope 404 "b['status'] == 404"
+api "/api/session without a token: no control, no CSRF token" /api/session 200 \
+    "b['auth'] is False and b['control'] is False and 'csrf' not in b"
 api "/api/sweeps/ID/other: 404" "/api/sweeps/$SID/other" 404 "b['status'] == 404"
 api "POST: 405, read-only" /api/sweeps 405 "'read-only' in b['error']" -X POST -d x=1
 api "DELETE: 405" "/api/sweeps/$SID" 405 "b['status'] == 405" -X DELETE
@@ -136,6 +138,47 @@ if grep -qi '^Content-Type: application/json' "$D/headers" &&
 else
     notok "responses are application/json, nosniff, no-store" "$D/headers"
 fi
+# ---- the pages: compiled in, gzip, cache headers ------------------------------------
+for pg in / "/sweeps/$SID" "/sweeps/$SID/runs/$RUN"; do
+    code=$(curl -s --compressed -D "$D/pheaders" -o "$D/page.html" -w '%{http_code}' "${U%/}$pg")
+    if [ "$code" = 200 ] && grep -qi '^Content-Type: text/html' "$D/pheaders" &&
+        grep -qi '^Content-Encoding: gzip' "$D/pheaders" &&
+        grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'self'" "$D/pheaders" &&
+        grep -q '/assets/app.js' "$D/page.html"; then
+        ok "page $pg: the dashboard, gzip, with its CSP"
+    else
+        notok "page $pg: the dashboard, gzip, with its CSP (HTTP $code)" "$D/pheaders"
+    fi
+done
+code=$(curl -s --compressed -D "$D/aheaders" -o "$D/app.js" -w '%{http_code}' "${U%/}/assets/app.js")
+ETAG=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *//p' "$D/aheaders" | tr -d '\r')
+if [ "$code" = 200 ] && grep -qi '^Cache-Control: public, max-age=' "$D/aheaders" &&
+    [ -n "$ETAG" ] && cmp -s "$D/app.js" producer/ui/app.js; then
+    ok "/assets/app.js: the file as in producer/ui, cacheable, with an ETag"
+else
+    notok "/assets/app.js: the file as in producer/ui, cacheable, with an ETag (HTTP $code)" "$D/aheaders"
+fi
+code=$(curl -s --compressed -o /dev/null -w '%{http_code}' -H "If-None-Match: $ETAG" "${U%/}/assets/app.js")
+check "If-None-Match of its ETag: 304" [ "$code" = 304 ]
+api "a page asked without gzip: 406, JSON naming the fix" / 406 "'gzip' in b['error']"
+api "an unknown asset: 404" /assets/nope.js 404 "b['status'] == 404"
+api "a page of a malformed sweep id: 404" "/sweeps/a%20b" 404 "b['status'] == 404"
+api "/api/sweeps/ID/importance with 4 runs: none, and why" "/api/sweeps/$SID/importance" 200 \
+    "b['parameters'] == [] and 'at least' in b['reason'] and b['sweep'] == '$SID'"
+api "importance of an unknown sweep: 404" /api/sweeps/nosuch/importance 404 "b['status'] == 404"
+# ---- sweep importance (CLI) ---------------------------------------------------------
+"$SWEEP" importance "$SID" --redis "$REDIS_URL" >"$D/imp.txt" 2>&1
+check "sweep importance on 4 runs: none, and why" grep -q "importance needs at least 5" "$D/imp.txt"
+"$SWEEP" importance "$SID" --json --redis "$REDIS_URL" >"$D/body.json" 2>"$D/imp.err"
+check "sweep importance --json: the API's object" jq_py \
+    "b['sweep'] == '$SID' and b['n_runs'] == 4 and b['parameters'] == [] and b['metric']['name'] == 'loss'"
+"$SWEEP" importance nosuch --redis "$REDIS_URL" >/dev/null 2>"$D/imp.err"
+rc=$?
+check "sweep importance of an unknown sweep: exit 1, naming it (rc $rc)" \
+    sh -c "[ $rc -eq 1 ] && grep -q nosuch '$D/imp.err'"
+"$SWEEP" importance >/dev/null 2>&1
+rc=$?
+check "sweep importance without an id: exit 2 (rc $rc)" [ $rc -eq 2 ]
 # ---- sweep export (CLI) ----------------------------------------------------------
 cat >"$D/export.yaml" <<'EOF'
 method: grid
@@ -273,6 +316,13 @@ check "--http nonsense: exit 2" [ $? = 2 ]
 check "sweep ui --help exits 0 and names --auth-token-file" grep -q -- "--auth-token-file" "$D/help.out"
 
 TOKEN=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+cat >"$D/ctl.yaml" <<'EOF'
+name: controlled
+method: grid
+parameters:
+  x: {values: [1, 2, 3]}
+command: [/bin/sh, -c, "echo loss=1"]
+EOF
 printf '%s\n' "$TOKEN" >"$D/ui.token"
 chmod 600 "$D/ui.token"
 if ui_start auth --http 0.0.0.0:0 --auth-token-file "$D/ui.token"; then
@@ -289,6 +339,37 @@ if ui_start auth --http 0.0.0.0:0 --auth-token-file "$D/ui.token"; then
         notok "?token=TOKEN: an HttpOnly cookie is set" "$D/jar"
     fi
     api "then the cookie alone: 200" /api/sweeps 200 "'sweeps' in b" -b "$D/jar"
+    # control: the token and the CSRF token of /api/session
+    api "/api/session with the token: control, and a CSRF token" /api/session 200 \
+        "b['auth'] is True and b['control'] is True and len(b['csrf']) == 64" \
+        -H "Authorization: Bearer $TOKEN"
+    CSRF=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['csrf'])" "$D/body.json")
+    CID=$(timeout 30 "$SWEEP" create "$D/ctl.yaml" --brokers "$BOOT" --redis "$REDIS_URL" \
+        2>"$D/ctlcreate.err" | tail -n 1)
+    api "POST control without the token: 401" "/api/sweeps/$CID/pause" 401 \
+        "b['status'] == 401" -X POST
+    api "POST control without X-CSRF-Token: 403" "/api/sweeps/$CID/pause" 403 \
+        "'CSRF' in b['error']" -X POST -H "Authorization: Bearer $TOKEN"
+    api "POST control with a wrong X-CSRF-Token: 403" "/api/sweeps/$CID/pause" 403 \
+        "b['status'] == 403" -X POST -H "Authorization: Bearer $TOKEN" -H "X-CSRF-Token: x$CSRF"
+    api "POST control from another Origin: 403" "/api/sweeps/$CID/pause" 403 \
+        "'origin' in b['error']" -X POST -H "Authorization: Bearer $TOKEN" \
+        -H "X-CSRF-Token: $CSRF" -H "Origin: http://evil.example"
+    check "refused control requests changed nothing" [ "$(rcli HGET "sw:s:$CID" state)" = running ]
+    api "POST pause with the cookie and the CSRF token: paused" "/api/sweeps/$CID/pause" 200 \
+        "b['state'] == 'paused'" -X POST -b "$D/jar" -H "X-CSRF-Token: $CSRF"
+    check "the sweep is paused in Redis" [ "$(rcli HGET "sw:s:$CID" state)" = paused ]
+    api "POST resume: running" "/api/sweeps/$CID/resume" 200 "b['state'] == 'running'" \
+        -X POST -H "Authorization: Bearer $TOKEN" -H "X-CSRF-Token: $CSRF"
+    api "POST cancel: canceled" "/api/sweeps/$CID/cancel" 200 "b['state'] == 'canceled'" \
+        -X POST -H "Authorization: Bearer $TOKEN" -H "X-CSRF-Token: $CSRF"
+    check "the sweep is canceled in Redis" [ "$(rcli HGET "sw:s:$CID" state)" = canceled ]
+    api "POST resume of a canceled sweep: 409, why" "/api/sweeps/$CID/resume" 409 \
+        "b['status'] == 409" -X POST -H "Authorization: Bearer $TOKEN" -H "X-CSRF-Token: $CSRF"
+    api "POST an unknown action: 404" "/api/sweeps/$CID/explode" 404 "b['status'] == 404" \
+        -X POST -H "Authorization: Bearer $TOKEN" -H "X-CSRF-Token: $CSRF"
+    api "POST control of an unknown sweep: 404" /api/sweeps/nosuch/pause 404 \
+        "'nosuch' in b['error']" -X POST -H "Authorization: Bearer $TOKEN" -H "X-CSRF-Token: $CSRF"
     if grep -q "$TOKEN" "$D/auth.log" "$D/auth.out"; then
         notok "the token is in no output of sweep ui" "$D/auth.log"
     else

@@ -34,7 +34,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 ROOT = os.getcwd()
 TMP = sys.argv[1]
@@ -42,6 +44,10 @@ HELP = os.path.join(TMP, "helpers")
 SWEEP_BIN = os.path.abspath(os.environ.get("SWEEP_BIN", os.path.join(ROOT, "bin")))
 PIDFILE = os.path.join(TMP, "pids")
 PHASES = os.environ.get("BENCH_PHASES", "a b c d k").split()
+# Every stack has a dashboard (`sweep ui`) open and polling it as the page
+# does, once a second: the sweeps, each sweep, and its runs (1000 a page).
+# BENCH_UI_POLL=0 runs without it.
+UI_POLL = os.environ.get("BENCH_UI_POLL", "1") != "0"
 N_DISPATCH = int(os.environ.get("BENCH_DISPATCH_RUNS", "500"))
 N_INGEST = int(os.environ.get("BENCH_INGEST_LINES", "100000"))
 N_LATENCY = int(os.environ.get("BENCH_LATENCY_LINES", "500"))
@@ -270,6 +276,9 @@ class Stack:
         self.workers = []
         self.stats = []
         self.r = None
+        self.ui = None
+        self.ui_polls = 0
+        self.ui_stop = threading.Event()
         self.pfx = []
         self.env = dict(os.environ)
         if cluster:
@@ -329,6 +338,8 @@ class Stack:
         self.common = ["--brokers", self.brokers, "--redis", self.url] + self.pfx
         self.controller = spawn([os.path.join(SWEEP_BIN, "sweep-controller")] +
                                 self.common, self.path("controller.log"), self.env)
+        if UI_POLL:
+            self.start_ui()
         for i in range(self.nworkers):
             env = dict(self.env)
             st = self.path("worker-%d.stats" % (i + 1))
@@ -346,6 +357,47 @@ class Stack:
             return "leading" in text and text.count(" joined") >= self.nworkers
         wait_until("the controller to see %d workers" % self.nworkers, joined, 30)
 
+    def start_ui(self):
+        """`sweep ui` on a free port, and a thread polling it as an open
+        sweep page does (every second: /api/sweeps, then each sweep and
+        every page of its runs)."""
+        env = dict(self.env)
+        env["SWEEP_REDIS_URL"] = self.url
+        self.ui = spawn([os.path.join(SWEEP_BIN, "sweep"), "ui", "--http",
+                         "127.0.0.1:0"], self.path("ui.log"), env)
+
+        def url():
+            if self.ui.poll() is not None:
+                raise BenchError("sweep ui exited")
+            with open(self.path("ui.log")) as f:
+                for line in f:
+                    if line.startswith("http://"):
+                        return line.strip().rstrip("/")
+            return None
+        base = wait_until("sweep ui", url, 15)
+
+        def get(path):
+            with urllib.request.urlopen(base + path, timeout=10) as r:
+                return json.loads(r.read())
+
+        def poll():
+            while not self.ui_stop.wait(1.0):
+                try:
+                    for sw in get("/api/sweeps")["sweeps"]:
+                        get("/api/sweeps/%s" % sw["id"])
+                        after = None
+                        while True:
+                            q = "?limit=1000" + ("&after=%s" % after if after else "")
+                            page = get("/api/sweeps/%s/runs%s" % (sw["id"], q))
+                            after = page["next"]
+                            if not after:
+                                break
+                    self.ui_polls += 1
+                except (OSError, ValueError, KeyError):
+                    pass
+        self.ui_thread = threading.Thread(target=poll, daemon=True)
+        self.ui_thread.start()
+
     def check_alive(self):
         for name, p in [("broker", self.broker), ("redis-server", self.redis),
                         ("controller", self.controller)] + \
@@ -357,6 +409,11 @@ class Stack:
                 ", ".join(str(i) for i in self.cluster.dead()), self.cluster.dir))
 
     def stop(self):
+        if self.ui:
+            self.ui_stop.set()
+            self.ui_thread.join(15)
+            stop(self.ui)
+            log("%s: the dashboard was polled %d times" % (self.name, self.ui_polls))
         for w in self.workers:
             stop(w)
         stop(self.controller)
@@ -1193,6 +1250,12 @@ def main():
     phases = {"a": bench_dispatch, "b": bench_ingest, "c": bench_memory,
               "d": bench_earlystop, "k": bench_kafka}
     failed = 0
+    print("Every stack below ran %s." % (
+        "with a dashboard open and polling: `sweep ui` on its Redis, asked once a "
+        "second for the sweeps, each sweep and every page of its runs, as an "
+        "open sweep page does (BENCH_UI_POLL=0: without)" if UI_POLL else
+        "without a dashboard (BENCH_UI_POLL=0)"))
+    print()
     for ph in PHASES:
         try:
             ok_all = phases[ph]() and ok_all
