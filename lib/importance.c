@@ -212,7 +212,8 @@ json_t *importance_compute(const json_t *sweep, const json_t *runs, char *errstr
     size_t nr = json_array_size(runs), n = 0;
     struct cols c = {0};
     const json_t **used = NULL;
-    double *y = NULL, *x = NULL, *rx = NULL, *ry = NULL, sum = 0;
+    const json_t **pv = NULL; /* each used run's value of the parameter */
+    double *y = NULL, *x = NULL, *t = NULL, *rx = NULL, *ry = NULL, sum = 0;
     json_t *out = NULL, *plist = NULL;
     char why[160];
 
@@ -233,11 +234,14 @@ json_t *importance_compute(const json_t *sweep, const json_t *runs, char *errstr
         return out;
     }
     used = malloc((nr + 1) * sizeof(*used));
+    pv = malloc((nr + 1) * sizeof(*pv));
     y = malloc((nr + 1) * sizeof(*y));
     x = malloc((nr + 1) * sizeof(*x));
+    t = malloc((nr + 1) * sizeof(*t));
     rx = malloc((nr + 1) * sizeof(*rx));
     ry = malloc((nr + 1) * sizeof(*ry));
-    if (!used || !y || !x || !rx || !ry || walk(&c, json_object_get(cfg, "parameters"), "") < 0)
+    if (!used || !pv || !y || !x || !t || !rx || !ry ||
+        walk(&c, json_object_get(cfg, "parameters"), "") < 0)
         goto oom;
     n = metric_values(runs, metric, maximize, impute, used, y);
     json_object_set_new(out, "n_used", json_integer((json_int_t)n));
@@ -248,67 +252,53 @@ json_t *importance_compute(const json_t *sweep, const json_t *runs, char *errstr
         goto done;
     }
     json_object_set_new(out, "reason", json_null());
-    /* a value that is not a number makes a parameter categorical */
-    for (size_t j = 0; j < c.n; j++)
-        for (size_t i = 0; i < n && !c.p[j].categorical; i++) {
-            const json_t *v = lookup(json_object_get(used[i], "params"), c.p[j].name);
-            if (v && !json_is_number(v))
-                c.p[j].categorical = 1, c.p[j].type = "categorical";
-        }
     for (size_t j = 0; j < c.n; j++) {
         struct param *p = &c.p[j];
-        json_t *o = json_pack("{s:s,s:s}", "name", p->name, "type", p->type);
         double sp = NAN, li = NAN;
+        json_t *o;
 
-        if (!o)
+        /* each run's value, looked up once; one that is not a number makes
+         * the parameter categorical */
+        for (size_t i = 0; i < n; i++) {
+            pv[i] = lookup(json_object_get(used[i], "params"), p->name);
+            if (pv[i] && !json_is_number(pv[i]) && !p->categorical)
+                p->categorical = 1, p->type = "categorical";
+        }
+        if (!(o = json_pack("{s:s,s:s}", "name", p->name, "type", p->type)))
             goto oom;
         if (!p->categorical) {
-            size_t m = 0;
-            double *yy = rx; /* y of the runs with the parameter */
-            double *xx = x;
+            size_t m = 0; /* x, t: value and metric of the runs with the parameter */
             for (size_t i = 0; i < n; i++) {
-                const json_t *v = lookup(json_object_get(used[i], "params"), p->name);
-                if (!json_is_number(v))
+                if (!json_is_number(pv[i]))
                     continue;
-                xx[m] = json_number_value(v);
+                x[m] = json_number_value(pv[i]);
                 if (p->is_log)
-                    xx[m] = xx[m] > 0 ? log(xx[m]) : -INFINITY;
-                yy[m++] = y[i];
+                    x[m] = x[m] > 0 ? log(x[m]) : -INFINITY;
+                t[m++] = y[i];
             }
             if (m >= IMPORTANCE_MIN_RUNS) {
-                double *r1 = malloc(m * sizeof(*r1)), *r2 = malloc(m * sizeof(*r2));
-                if (!r1 || !r2) {
-                    free(r1);
-                    free(r2);
-                    json_decref(o);
-                    goto oom;
-                }
-                li = pearson(xx, yy, m);
-                sp = spearman(xx, yy, m, r1, r2);
-                free(r1);
-                free(r2);
+                li = pearson(x, t, m);
+                sp = spearman(x, t, m, rx, ry);
             }
         } else {
             /* one-hot per value */
             json_t *vals = json_array(), *seen = json_array();
             for (size_t i = 0; i < n; i++) {
-                const json_t *v = lookup(json_object_get(used[i], "params"), p->name);
                 size_t k;
-                const json_t *s;
+                const json_t *v;
                 int found = 0;
-                if (!v)
+                if (!pv[i])
                     continue;
-                json_array_foreach(seen, k, s) found |= json_equal((json_t *)s, (json_t *)v);
+                json_array_foreach(seen, k, v) found |= json_equal((json_t *)v, (json_t *)pv[i]);
                 if (!found)
-                    json_array_append(seen, (json_t *)v);
+                    json_array_append(seen, (json_t *)pv[i]);
             }
             for (size_t k = 0; k < json_array_size(seen); k++) {
                 const json_t *val = json_array_get(seen, k);
                 double vs, vl;
                 size_t cnt = 0;
                 for (size_t i = 0; i < n; i++) {
-                    const json_t *v = lookup(json_object_get(used[i], "params"), p->name);
-                    x[i] = v && json_equal((json_t *)v, (json_t *)val);
+                    x[i] = pv[i] && json_equal((json_t *)pv[i], (json_t *)val);
                     cnt += x[i] > 0;
                 }
                 vl = pearson(x, y, n);
@@ -352,22 +342,19 @@ json_t *importance_compute(const json_t *sweep, const json_t *runs, char *errstr
             json_array_set(plist, k - 1, b);
             json_array_set_new(plist, k, a);
         }
+    goto done;
+oom:
+    snprintf(errstr, errlen, "out of memory");
+    json_decref(out);
+    out = NULL;
 done:
     free(c.p);
     free(used);
+    free(pv);
     free(y);
     free(x);
+    free(t);
     free(rx);
     free(ry);
     return out;
-oom:
-    snprintf(errstr, errlen, "out of memory");
-    free(c.p);
-    free(used);
-    free(y);
-    free(x);
-    free(rx);
-    free(ry);
-    json_decref(out);
-    return NULL;
 }

@@ -129,6 +129,22 @@ static int spawn(struct child *c, const char *name, char *const argv[],
 }
 
 
+/* The first line a child prints on fd (without its newline) into buf;
+ * its length, 0 when nothing came within 15 s. */
+static size_t first_line(int fd, char *buf, size_t size) {
+    size_t n = 0;
+
+    while (n + 1 < size) {
+        struct pollfd p = {fd, POLLIN, 0};
+        char ch;
+        if (poll(&p, 1, 15000) <= 0 || read(fd, &ch, 1) != 1 || ch == '\n')
+            break;
+        buf[n++] = ch;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
 /* The broker prints its bootstrap list as its first line. */
 static int start_broker(struct local *L) {
     char path[600], log[300], prog[600];
@@ -142,14 +158,7 @@ static int start_broker(struct local *L) {
     if (pipe2(fds, O_CLOEXEC) < 0 || spawn(&L->broker, "broker", argv, log, fds[1]) < 0)
         return -1;
     close(fds[1]);
-    while (n + 1 < sizeof(L->brokers)) {
-        struct pollfd p = {fds[0], POLLIN, 0};
-        char ch;
-        if (poll(&p, 1, 15000) <= 0 || read(fds[0], &ch, 1) != 1 || ch == '\n')
-            break;
-        L->brokers[n++] = ch;
-    }
-    L->brokers[n] = '\0';
+    n = first_line(fds[0], L->brokers, sizeof(L->brokers));
     close(fds[0]);
     if (!n) {
         fprintf(stderr, "sweep local: the broker did not start (see %s)\n", path);
@@ -216,7 +225,6 @@ static int start_ui_at(struct local *L, const char *http) {
     char log[300], prog[600], addr[128];
     char *argv[] = {prog, "ui", "--http", addr, NULL};
     int fds[2], status;
-    size_t n = 0;
 
     snprintf(prog, sizeof(prog), "%s/sweep", L->bindir);
     snprintf(addr, sizeof(addr), "%s", http);
@@ -229,14 +237,7 @@ static int start_ui_at(struct local *L, const char *http) {
         return -1;
     }
     close(fds[1]);
-    while (n + 1 < sizeof(L->ui_url)) {
-        struct pollfd p = {fds[0], POLLIN, 0};
-        char ch;
-        if (poll(&p, 1, 15000) <= 0 || read(fds[0], &ch, 1) != 1 || ch == '\n')
-            break;
-        L->ui_url[n++] = ch;
-    }
-    L->ui_url[n] = '\0';
+    first_line(fds[0], L->ui_url, sizeof(L->ui_url));
     close(fds[0]);
     if (strncmp(L->ui_url, "http://", 7)) {
         L->ui_url[0] = '\0';

@@ -28,6 +28,7 @@
 #include "cli.h"
 #include "importance.h"
 #include "log.h"
+#include "port.h"
 #include "sbuf.h"
 #include "store.h"
 #include "sweep.h"
@@ -686,30 +687,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 /* ---- the program ---- */
 
-static int parse_http(const char *arg, struct sockaddr_in *sa) {
-    char host[64];
-    const char *colon = strrchr(arg, ':');
-    char *end;
-    long port;
-
-    if (!colon || (size_t)(colon - arg) >= sizeof(host))
-        return -1;
-    memcpy(host, arg, (size_t)(colon - arg));
-    host[colon - arg] = 0;
-    errno = 0;
-    port = strtol(colon + 1, &end, 10);
-    if (errno || end == colon + 1 || *end || port < 0 || port > 65535)
-        return -1;
-    memset(sa, 0, sizeof(*sa));
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    if (!strcmp(host, "localhost"))
-        strcpy(host, "127.0.0.1");
-    if (!*host)
-        strcpy(host, "0.0.0.0");
-    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
-}
-
 static int read_token(const char *path, char *out) {
     FILE *f = fopen(path, "r");
     size_t n;
@@ -775,7 +752,7 @@ int cmd_ui(int argc, char **argv) {
         fprintf(stderr, "sweep ui: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
-    if (parse_http(http, &sa) < 0) {
+    if (port_parse_ipv4(http, &sa) < 0) {
         fprintf(stderr, "sweep ui: --http '%s': expected IPV4:PORT (or localhost:PORT)\n",
                 http);
         return EXIT_USAGE;

@@ -1009,7 +1009,7 @@
       if (S.impGone || (!force && Date.now() - S.impLast < 10000)) return Promise.resolve();
       S.impLast = Date.now();
       return api(base + '/importance').then(function (res) {
-        if (res.status === 404) S.impGone = true; // not implemented: ask once only
+        if (res.status === 404) S.impGone = true; // the sweep is gone: do not ask again
         var sig = res.status + JSON.stringify(res.data);
         if (sig === S.impSig) return;
         S.impSig = sig;
@@ -1019,7 +1019,7 @@
     function renderImportance(res) {
       iPanel.textContent = '';
       add(iPanel, el('h2', null, 'Parameter importance'));
-      if (res.status === 404 || res.status === 501) { add(iPanel, el('div', 'muted', 'importance not available')); return; }
+      if (res.status === 404) { add(iPanel, el('div', 'muted', 'importance not available: no such sweep')); return; }
       if (res.status !== 200 || !res.data) { add(iPanel, el('div', 'muted', 'importance not available (HTTP ' + res.status + ')')); return; }
       var d = res.data, params = d.parameters || [];
       var methods = d.methods || {};

@@ -14,17 +14,9 @@ it_kafka broker || { notok "the Kafka of the test is there (${IT_KAFKA:-embedded
 it_redis redis || { notok "redis-server starts" "$D/redis.log"; it_done; }
 it_bg ctl "$CTL" --brokers "$BOOT" --redis "$REDIS_URL" --lease-timeout 5
 
-# The curve: loss = base / step for 12 steps, 0.15 s apart; base 1 for
+# The curve (tests/integration/programs/curve.py): loss = base / step for 12 steps, 0.15 s apart; base 1 for
 # the good kinds, 10 for the bad. Good runs tie at every step (ties
 # survive), the bad ones are 10x worse from the first value on.
-cat >"$D/curve.py" <<'EOF2'
-import sys, time
-kind = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--kind=")][0]
-base = 10.0 if kind.startswith("bad") else 1.0
-for step in range(1, 13):
-    print("loss=%r" % (base / step), flush=True)
-    time.sleep(0.15)
-EOF2
 
 # mk NAME EARLY_TERMINATE: the 9-point grid, good kinds listed first so the
 # first runs set the thresholds the bad ones are judged against.
@@ -35,7 +27,7 @@ metric: {name: loss, goal: minimize}
 early_terminate: $2
 parameters:
   kind: {values: [good1, good2, good3, good4, good5, good6, bad1, bad2, bad3]}
-command: [$PY, $D/curve.py, "\${args}"]
+command: [$PY, $ROOT/tests/integration/programs/curve.py, "\${args}"]
 EOF2
 }
 

@@ -154,21 +154,13 @@ check "a garbage message: sweep_malformed_messages_total 1" it_wait 10 malformed
 
 # An early-stopping sweep: the bad runs are stopped at step 3 on the batch
 # of metric events that logged it, which sweep_stop_latency_seconds times.
-cat >"$D/curve.py" <<'EOF2'
-import sys, time
-kind = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--kind=")][0]
-base = 10.0 if kind.startswith("bad") else 1.0
-for step in range(1, 9):
-    print("loss=%r" % (base / step), flush=True)
-    time.sleep(0.15)
-EOF2
 cat >"$D/es.yaml" <<EOF2
 method: grid
 metric: {name: loss, goal: minimize}
 early_terminate: {type: hyperband, min_iter: 3, eta: 3}
 parameters:
   kind: {values: [good1, good2, good3, bad1, bad2]}
-command: [$PY, $D/curve.py, "\${args}"]
+command: [$PY, $ROOT/tests/integration/programs/curve.py, --steps=8, "\${args}"]
 EOF2
 SID2=$(timeout 30 "$SWEEP" create "$D/es.yaml" --brokers "$BOOT" --redis "$REDIS_URL" \
     2>"$D/es.create.err" | tail -n 1)
